@@ -1,0 +1,414 @@
+"""The command line: arguments in, one call per command, errors out as one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, List, Optional
+
+import typer
+
+from srcprov import __version__
+from srcprov.errors import SrcprovError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed provenance for every commit.",
+                  context_settings={"help_option_names": ["-h", "--help"]})
+policy_app = typer.Typer(help="Create and inspect .srcprov/policy.toml.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+_state: dict[str, Any] = {"repo": None}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"srcprov {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    repo: Optional[str] = typer.Option(None, "--repo", help="Repository path (default: the one containing the working directory)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    _state["repo"] = repo
+
+
+def open_repo():  # type: ignore[no-untyped-def]
+    """The repository named by --repo, or the one containing the working directory."""
+    from srcprov.git import Repo
+
+    return Repo(_state["repo"])
+
+
+def emit_json(obj: Any) -> None:
+    """Machine output: JSON on stdout and nothing else."""
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def _commits_for(repo: Any, revs: list[str]) -> list[str]:
+    """A plain REV names that commit; ranges (A..B, ^A B, --all) list commits as git log does."""
+    revs = revs or ["HEAD"]
+    if any(".." in r or r.startswith("^") or r.startswith("--") for r in revs):
+        return repo.rev_list(revs)
+    return list(dict.fromkeys(str(repo.resolve_commit(r).id) for r in revs))
+
+
+def _flush(repo: Any) -> None:
+    from srcprov.recorder import flush_quietly
+
+    flush_quietly(repo)
+
+
+# --- install ----------------------------------------------------------------------------------
+@app.command()
+def install(
+    hooks: Optional[str] = typer.Option(None, "--hooks", help="Comma-separated hooks (default: all five)."),
+    force: bool = typer.Option(False, "--force", help="Install even beside a hook manager, or over a leftover chained hook."),
+) -> None:
+    """Install the hook shims into the effective hooks directory (core.hooksPath honoured)."""
+    from srcprov.install import install as do_install
+
+    names = [h.strip() for h in hooks.split(",") if h.strip()] if hooks else None
+    for line in do_install(open_repo(), names, force):
+        print(line)
+
+
+@app.command()
+def uninstall() -> None:
+    """Remove srcprov's shims and config; restore chained hooks byte for byte."""
+    from srcprov.install import uninstall as do_uninstall
+    from srcprov.recorder import pending
+
+    repo = open_repo()
+    for line in do_uninstall(repo):
+        print(line)
+    left = pending(repo)
+    if left:
+        print(f"srcprov: warning: {len(left)} record(s) still queued: `srcprov record --pending` writes them",
+              file=sys.stderr)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def hook(ctx: typer.Context, name: str = typer.Argument(..., help="Hook name.")) -> None:
+    """What the shims call; not for people."""
+    from srcprov.hookimpl import run_hook
+
+    raise typer.Exit(run_hook(name, ctx.args))
+
+
+# --- record / review --------------------------------------------------------------------------
+@app.command()
+def record(
+    revs: Optional[List[str]] = typer.Argument(None, help="Commits or ranges (default HEAD)."),
+    backfill: bool = typer.Option(False, "--backfill", help="Mark records made after the fact; with a range, fill every commit that has none."),
+    claim: Optional[List[str]] = typer.Option(None, "--claim", help="KEY=VALUE added to claims (e.g. origin=vendored)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing commit-provenance record."),
+    pending_: bool = typer.Option(False, "--pending", help="Write the records whose hook could not."),
+    wait: bool = typer.Option(False, "--wait", help="With --pending: wait for a running worker first."),
+    as_json: bool = typer.Option(False, "--json", help="Machine output."),
+) -> None:
+    """Write a signed commit-provenance record for each commit."""
+    from srcprov.progress import Progress
+    from srcprov.recorder import Entry, drain, make_signer, pending, record_commits
+
+    repo = open_repo()
+    if wait and not pending_:
+        raise SrcprovError("--wait goes with --pending")
+    if pending_:
+        if revs or backfill or claim or force:
+            raise SrcprovError("--pending takes no revisions, --backfill, --claim or --force")
+        n = len(pending(repo))
+        res = drain(repo, wait=wait)
+        if res is None:
+            msg = f"a worker is writing {n} queued record(s) now (--wait waits for it)"
+            emit_json({"written": [], "skipped": [], "failed": [], "busy": True}) if as_json else print(msg)
+            return
+        _print_outcome(res, as_json)
+        if res.failed:
+            raise SrcprovError(f"{len(res.failed)} record(s) still queued: {res.failed[0][1]}")
+        return
+    revs = list(revs or ["HEAD"])
+    is_range = any(".." in r or r.startswith("^") or r.startswith("--") for r in revs)
+    commits = _commits_for(repo, revs)
+    if not commits:
+        raise SrcprovError(f"no commits in {' '.join(revs)}")
+    trigger = "backfill" if backfill else "record"
+    signer = make_signer(repo)
+    if is_range and not force:
+        from srcprov.notes import read_all_notes
+
+        have = read_all_notes(repo)
+        from srcprov.notes import note_lines
+        from srcprov.records import predicate_of
+        from srcprov.dsse import COMMIT_PROVENANCE
+
+        commits = [c for c in commits if c not in have or not any(
+            predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.pg[have[c]].data))]
+    commits.reverse()  # oldest first, like the hooks would have
+    from srcprov.recorder import Outcome
+
+    total = Outcome()
+    batch = 200
+    with Progress(len(commits), "record", enabled=not as_json) as prog:
+        for i in range(0, len(commits), batch):
+            part = [Entry(c, trigger) for c in commits[i:i + batch]]
+            res = record_commits(repo, part, signer, force=force, claims=tuple(claim or ()),
+                                 strict_existing=not is_range)
+            total.written += res.written
+            total.skipped += res.skipped
+            total.failed += res.failed
+            prog.advance(len(part))
+            if res.failed:
+                break
+    _print_outcome(total, as_json)
+    if total.failed:
+        raise SrcprovError(f"could not record {total.failed[0][0][:12]}: {total.failed[0][1]}")
+
+
+def _print_outcome(res: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json({"written": res.written, "skipped": res.skipped,
+                   "failed": [{"commit": c, "reason": r} for c, r in res.failed]})
+        return
+    for c in res.written:
+        print(f"recorded {c[:12]}")
+    if res.skipped:
+        print(f"{len(res.skipped)} commit(s) already had a record")
+    if not res.written and not res.skipped and not res.failed:
+        print("nothing to record")
+
+
+@app.command()
+def review(
+    revs: List[str] = typer.Argument(..., help="Commits to review."),
+    verdict: str = typer.Option("approved", "--verdict", help="approved or rejected."),
+    comment: str = typer.Option("", "--comment", help="A comment kept in the record."),
+    as_json: bool = typer.Option(False, "--json", help="Machine output."),
+) -> None:
+    """Append a signed review record to each commit's note."""
+    from srcprov.notes import note_bytes, note_lines, notes_lock, read_note, write_notes
+    from srcprov.recorder import make_signer
+    from srcprov.records import review_statement, sign_statement
+
+    repo = open_repo()
+    if verdict not in ("approved", "rejected"):
+        raise SrcprovError(f"bad --verdict {verdict!r}: approved or rejected")
+    name, email = repo.config("user.name"), repo.config("user.email")
+    if not name or not email:
+        raise SrcprovError("set user.name and user.email: a review names its reviewer")
+    signer = make_signer(repo)
+    commits = _commits_for(repo, revs)
+    lines = {c: sign_statement(review_statement(repo, repo.pg[c], {"name": name, "email": email}, verdict, comment), signer)
+             for c in commits}
+    with notes_lock(repo):
+        write_notes(repo, {c: note_bytes([*note_lines(read_note(repo, c) or b""), ln]) for c, ln in lines.items()},
+                    f"srcprov: review {len(lines)} commit(s)")
+    if as_json:
+        emit_json({"reviewed": commits, "verdict": verdict})
+    else:
+        for c in commits:
+            print(f"{verdict} {c[:12]}")
+
+
+# --- show / verify ----------------------------------------------------------------------------
+def _policy(repo: Any, policy_dir: Optional[str], policy_rev: Optional[str], required: bool = True) -> Any:
+    from srcprov.policy import Policy, load_policy
+
+    try:
+        return load_policy(repo, policy_dir, policy_rev)
+    except SrcprovError as e:
+        if required or policy_dir or policy_rev or "no policy" not in str(e):
+            raise
+        print(f"srcprov: warning: {e}; no signer can be trusted", file=sys.stderr)
+        return Policy(source="none")
+
+
+@app.command()
+def show(
+    rev: str = typer.Argument("HEAD", help="The commit."),
+    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV."),
+    as_json: bool = typer.Option(False, "--json", help="Machine output."),
+) -> None:
+    """Decode a commit's records and show each with its verification status."""
+    from srcprov.verify import verify_commits
+
+    repo = open_repo()
+    commit = str(repo.resolve_commit(rev).id)
+    _flush(repo)
+    policy = _policy(repo, policy_dir, policy_rev, required=False)
+    cr = verify_commits(repo, policy, [commit])[0]
+    if as_json:
+        emit_json(cr.to_json(with_statement=True))
+        return
+    print(f"commit {cr.commit}: {cr.status}" + (f" ({cr.reason})" if cr.reason and cr.status != "verified" else ""))
+    if not cr.records:
+        print("  no records")
+    for r in cr.records:
+        kind = (r.predicate_type or "?").rsplit(":", 2)[-2] if r.predicate_type and r.predicate_type.startswith("urn:srcprov:") else (r.predicate_type or "unreadable")
+        print(f"  {kind}: {r.status}" + (f" - {r.reason}" if r.reason else "") + (f"  signer {r.signer}" if r.signer else ""))
+        pred = (r.statement or {}).get("predicate") or {}
+        if "recorder" in pred:
+            ch = pred.get("changes", {})
+            print(f"    trigger {pred['recorder'].get('trigger')}, recorded {pred.get('recordedAt')}, "
+                  f"origin {pred.get('claims', {}).get('origin')}, "
+                  f"{ch.get('files', 0)} file(s) +{ch.get('insertions', 0)} -{ch.get('deletions', 0)}")
+            for c in (pred.get("precommit") or {}).get("checks", []):
+                print(f"    check {c.get('name')}: exit {c.get('exitCode')} in {c.get('durationMs')} ms")
+            for rw in pred.get("rewrittenFrom", []):
+                print(f"    rewritten from {str(rw.get('commit'))[:12]}")
+        elif "verdict" in pred:
+            rv = pred.get("reviewer", {})
+            print(f"    {pred['verdict']} by {rv.get('name')} <{rv.get('email')}> at {pred.get('reviewedAt')}"
+                  + (f": {pred.get('comment')}" if pred.get("comment") else ""))
+
+
+@app.command()
+def verify(
+    revs: Optional[List[str]] = typer.Argument(None, help="Commits or ranges (default HEAD; A..B and --all as in git log)."),
+    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
+    strict: bool = typer.Option(False, "--strict", help="Also fail when any record of any commit is bad."),
+    all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref."),
+    as_json: bool = typer.Option(False, "--json", help="Machine output."),
+) -> None:
+    """Verify the records of each commit in the range against the policy."""
+    from srcprov.verify import verdict_ok, verify_commits
+
+    repo = open_repo()
+    args = list(revs or [])
+    if all_:
+        args.append("--all")
+    commits = _commits_for(repo, args)
+    _flush(repo)
+    policy = _policy(repo, policy_dir, policy_rev)
+    results = verify_commits(repo, policy, commits)
+    ok = verdict_ok(results, strict)
+    if as_json:
+        emit_json({"ok": ok, "policy": policy.source, "commits": [cr.to_json() for cr in results]})
+    else:
+        for cr in results:
+            extra = "" if cr.required else " (not required)"
+            print(f"{cr.commit[:12]} {cr.status}{extra}" + (f": {cr.reason}" if cr.reason else ""))
+        counts: dict[str, int] = {}
+        for cr in results:
+            counts[cr.status] = counts.get(cr.status, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        print(f"{'ok' if ok else 'FAILED'}: {len(results)} commit(s): {summary} (policy: {policy.source})")
+    if not ok:
+        raise typer.Exit(1)
+
+
+# --- policy -----------------------------------------------------------------------------------
+@policy_app.command("init")
+def policy_init(force: bool = typer.Option(False, "--force", help="Overwrite an existing policy.toml.")) -> None:
+    """Create .srcprov/policy.toml."""
+    from srcprov.policy_edit import init_policy
+
+    print(init_policy(open_repo(), force))
+
+
+@policy_app.command("add-signer")
+def policy_add_signer(
+    key: str = typer.Argument(..., help="A key id, fingerprint or email gpg knows."),
+    email: Optional[List[str]] = typer.Option(None, "--email", help="Allowed committer email (repeatable)."),
+    role: Optional[List[str]] = typer.Option(None, "--role", help="author, reviewer or builder (repeatable; default author)."),
+) -> None:
+    """Export a public key to .srcprov/keys/<FPR>.asc and list it as a signer."""
+    from srcprov.policy_edit import add_signer
+
+    print(add_signer(open_repo(), key, list(email or []), list(role or ["author"])))
+
+
+@policy_app.command("show")
+def policy_show(
+    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV."),
+    as_json: bool = typer.Option(False, "--json", help="Machine output."),
+) -> None:
+    """Show the policy."""
+    from tabulate import tabulate
+
+    from srcprov.policy import load_policy
+
+    p = load_policy(open_repo(), policy_dir, policy_rev)
+    data = {
+        "source": p.source,
+        "signers": [{"name": s.name, "fingerprint": s.fingerprint, "emails": list(s.emails), "roles": list(s.roles)} for s in p.signers],
+        "checks": [{"name": c.name, "command": c.command, "timeout": c.timeout, "required": c.required} for c in p.checks],
+        "require": {"since": p.require.since, "backfilled": p.require.backfilled, "reviews": p.require.reviews},
+    }
+    if as_json:
+        emit_json(data)
+        return
+    print(f"policy: {p.source}")
+    print(tabulate([[s["name"], s["fingerprint"], ", ".join(s["emails"]) or "any", ", ".join(s["roles"])] for s in data["signers"]],
+                   headers=["signer", "fingerprint", "emails", "roles"]) if p.signers else "no signers")
+    if p.checks:
+        print(tabulate([[c.name, c.command, f"{c.timeout:g}s", "yes" if c.required else "no"] for c in p.checks],
+                       headers=["check", "command", "timeout", "required"]))
+    r = p.require
+    print(f"require: since={r.since or 'the first commit'} backfilled={r.backfilled} reviews={r.reviews}")
+
+
+# --- doctor / demo ----------------------------------------------------------------------------
+@app.command()
+def doctor(as_json: bool = typer.Option(False, "--json", help="Machine output.")) -> None:
+    """Say what is wrong with this setup and how to mend each thing."""
+    from srcprov.doctor import diagnose
+
+    findings = diagnose(open_repo())
+    problems = [f for f in findings if not f.ok]
+    if as_json:
+        emit_json({"ok": not problems, "findings": [f.__dict__ for f in findings]})
+    else:
+        for f in findings:
+            print(f"{'ok  ' if f.ok else 'FIX '} {f.what}" + (f"\n     -> {f.fix}" if f.fix and not f.ok else ""))
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(directory: Optional[str] = typer.Option(None, "--dir", help="Where to build the demo (default: a new temporary directory).")) -> None:
+    """Build a repository from the sample project and run the whole flow, printing each step."""
+    from srcprov.demo import run_demo
+
+    run_demo(directory)
+
+
+# --- entry ------------------------------------------------------------------------------------
+def run(argv: list[str]) -> int:
+    """Run the CLI; every error becomes one line `srcprov: error: ...` and an exit code."""
+    import click
+
+    cmd = typer.main.get_command(app)
+    try:
+        result = cmd.main(args=argv, prog_name="srcprov", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except SrcprovError as e:
+        print(f"srcprov: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        print("srcprov: error: aborted", file=sys.stderr)
+        return 2
+    except click.ClickException as e:
+        print(f"srcprov: error: {e.format_message()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("srcprov: error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:
+        if os.environ.get("SRCPROV_DEBUG"):
+            raise
+        print(f"srcprov: error: internal error: {e.__class__.__name__}: {e} (SRCPROV_DEBUG=1 shows a traceback)",
+              file=sys.stderr)
+        return 2
+
+
+# Commands for builds (attest, verify-attestation, sync, repair) register themselves on `app`.
+from srcprov import cli_build  # noqa: E402,F401

@@ -1,0 +1,3 @@
+"""CLI commands for the build side: attest, verify-attestation, sync, repair (registered on cli.app)."""
+
+from __future__ import annotations

@@ -1,0 +1,210 @@
+"""What the shims run: one function per hook. Kept lean: no typer, no tabulate on this path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+from srcprov.errors import SrcprovError
+from srcprov.git import Repo, no_git_env
+
+
+def _warn(msg: str) -> None:
+    print(f"srcprov: warning: {msg}", file=sys.stderr)
+
+
+def pre_commit(repo: Repo) -> int:
+    """Note the staged tree, run the policy's checks, and block per `srcprov.require`."""
+    from srcprov.policy import POLICY_DIR, load_policy_dir
+    from srcprov.recorder import make_signer
+
+    mode = repo.config("srcprov.require") or "warn"
+    started = int(time.time())
+    # git write-tree must see the index git is committing (GIT_INDEX_FILE), so keep git's env here.
+    proc = subprocess.run(["git", "write-tree"], capture_output=True)
+    if proc.returncode != 0:
+        return 0  # unmerged index: git itself will refuse the commit
+    tree = proc.stdout.decode().strip()
+    problems: list[str] = []
+    results = []
+    if repo.workdir is not None and (repo.workdir / POLICY_DIR / "policy.toml").is_file():
+        try:
+            policy = load_policy_dir(repo.workdir / POLICY_DIR)
+        except SrcprovError as e:
+            policy = None
+            problems.append(str(e))
+        for check in policy.checks if policy else ():
+            t0 = time.monotonic()
+            try:
+                r = subprocess.run(check.command, shell=True, cwd=repo.workdir, env=no_git_env(),
+                                   stdin=subprocess.DEVNULL, timeout=check.timeout)
+                code = r.returncode
+            except subprocess.TimeoutExpired:
+                code = 124
+            results.append({"name": check.name, "command": check.command, "exitCode": code,
+                            "durationMs": int((time.monotonic() - t0) * 1000)})
+            if code != 0 and check.required:
+                problems.append(f"required check {check.name!r} failed (exit code {code})")
+    if mode != "off":
+        try:
+            why = make_signer(repo).usable()
+        except SrcprovError as e:
+            why = str(e)
+        if why:
+            problems.append(f"no usable signing key: {why}")
+    d = repo.state_dir() / "precommit"
+    d.mkdir(exist_ok=True)
+    (d / tree).write_text(json.dumps({"stagedTree": tree, "startedAtEpoch": started, "checks": results}))
+    if problems:
+        if mode == "block":
+            for p in problems:
+                print(f"srcprov: error: {p}", file=sys.stderr)
+            print("srcprov: commit aborted (srcprov.require=block); SRCPROV_SKIP=1 commits without a record",
+                  file=sys.stderr)
+            return 1
+        if mode == "warn":
+            for p in problems:
+                _warn(p)
+    return 0
+
+
+def post_commit(repo: Repo, trigger: str = "post-commit") -> int:
+    """Queue HEAD; record it now (sync mode) or leave it to a detached worker."""
+    from srcprov.recorder import enqueue
+
+    if repo.pg.head_is_unborn:
+        return 0
+    enqueue(repo, str(repo.pg.head.target), trigger)
+    return _after_enqueue(repo)
+
+
+def _after_enqueue(repo: Repo) -> int:
+    from srcprov.recorder import drain
+
+    if (repo.config("srcprov.hookMode") or "background") == "sync":
+        try:
+            res = drain(repo, wait=True)
+        except SrcprovError as e:
+            _warn(f"record queued, not written: {e}")
+            return 0
+        if res and res.failed:
+            _warn(f"record queued, not written: {res.failed[0][1]}")
+        return 0
+    spawn_worker(repo)
+    return 0
+
+
+def spawn_worker(repo: Repo) -> None:
+    """Start one detached worker that writes the queued records."""
+    subprocess.Popen(
+        [sys.executable, "-m", "srcprov", "hook", "worker"],
+        cwd=repo.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def post_merge(repo: Repo, args: Sequence[str]) -> int:
+    """Queue the merge commit a merge made (git runs no post-commit then); not a fast-forward."""
+    if (args and args[0] == "1") or repo.pg.head_is_unborn:
+        return 0  # a squash merge makes no commit
+    head = repo.pg.head
+    commit = head.peel()
+    if len(commit.parent_ids) < 2:
+        return 0
+    try:
+        entry = next(iter(repo.pg.references["HEAD"].log()))
+        message = entry.message or ""
+    except (KeyError, StopIteration, Exception):
+        message = ""
+    if "fast-forward" in message.lower():
+        return 0
+    return post_commit(repo, "post-merge")
+
+
+def post_rewrite(repo: Repo, args: Sequence[str], stdin: str) -> int:
+    """Queue each rewritten commit with the old commits it replaces (several for a squash)."""
+    from srcprov.recorder import enqueue
+
+    olds: dict[str, list[str]] = {}
+    for line in stdin.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            olds.setdefault(parts[1], [])
+            if parts[0] not in olds[parts[1]]:
+                olds[parts[1]].append(parts[0])
+    for new, old in olds.items():
+        enqueue(repo, new, "post-rewrite", old)
+    if olds:
+        return _after_enqueue(repo)
+    return 0
+
+
+def pre_push(repo: Repo, args: Sequence[str], stdin: str) -> int:
+    """Write queued records first; push the notes ref with srcprov.pushNotes; warn about gaps."""
+    from srcprov.notes import read_all_notes
+    from srcprov.recorder import drain, pending
+
+    if pending(repo):
+        try:
+            res = drain(repo, wait=True)
+            if res and res.failed:
+                _warn(f"{len(res.failed)} queued record(s) not written: {res.failed[0][1]}")
+        except SrcprovError as e:
+            _warn(f"queued records not written: {e}")
+    remote = args[0] if args else "origin"
+    pushed: list[str] = []
+    zero = {"0" * 40, "0" * 64}
+    for line in stdin.splitlines():
+        parts = line.split()
+        if len(parts) != 4 or parts[1] in zero:
+            continue
+        excl = [f"^{parts[3]}"] if parts[3] not in zero else ["--not", f"--remotes={remote}"]
+        proc = repo.git("rev-list", parts[1], *excl, check=False)
+        pushed += proc.stdout.decode().split()
+    if pushed:
+        have = read_all_notes(repo)
+        lacking = [c for c in dict.fromkeys(pushed) if c not in have]
+        if lacking:
+            _warn(f"{len(lacking)} pushed commit(s) have no srcprov record (e.g. {lacking[0][:12]}): "
+                  "`srcprov record --backfill` or `srcprov repair` can add them")
+    if (repo.config("srcprov.pushNotes") or "false").lower() in ("true", "yes", "on", "1"):
+        ref = repo.notes_ref
+        proc = repo.git("push", "--no-verify", remote, f"{ref}:{ref}", check=False)
+        if proc.returncode != 0:
+            _warn(f"could not push {ref} to {remote} (run `srcprov sync --remote {remote}`)")
+    return 0
+
+
+def run_hook(name: str, args: Sequence[str]) -> int:
+    """Dispatch a hook by name; a hook never raises into git."""
+    if os.environ.get("SRCPROV_SKIP") == "1":
+        return 0
+    try:
+        repo = Repo()
+        if name == "worker":
+            from srcprov.recorder import run_worker
+
+            return run_worker(repo)
+        if name == "pre-commit":
+            return pre_commit(repo)
+        if name == "post-commit":
+            return post_commit(repo)
+        if name == "post-merge":
+            return post_merge(repo, args)
+        if name in ("post-rewrite", "pre-push"):
+            data = sys.stdin.read() if not sys.stdin.isatty() else ""
+            return post_rewrite(repo, args, data) if name == "post-rewrite" else pre_push(repo, args, data)
+    except SrcprovError as e:
+        _warn(str(e))
+        return 0
+    except Exception as e:  # never break a commit over our own bug
+        if os.environ.get("SRCPROV_DEBUG"):
+            raise
+        _warn(f"hook {name} failed: {e.__class__.__name__}: {e}")
+        return 0
+    print(f"srcprov: error: unknown hook {name!r}", file=sys.stderr)
+    return 2

@@ -1,0 +1,101 @@
+"""Installing and removing the hook shims, chaining hooks that are not ours."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from srcprov.errors import SrcprovError
+from srcprov.git import Repo
+
+HOOKS = ("pre-commit", "post-commit", "post-merge", "post-rewrite", "pre-push")
+SHIM_ID = b"srcprov-hook-id: 3f6c9d1e-srcprov-shim"
+LEGACY = ".srcprov-legacy"
+
+
+def shim_dir() -> Path:
+    """Where the shim templates are: inside the installed package, or hooks/ of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for d in (here / "_data" / "hooks", here.parent / "hooks"):
+        if (d / "post-commit").is_file():
+            return d
+    raise SrcprovError("the hook shims are missing from this installation of srcprov")
+
+
+def shim_text(name: str) -> bytes:
+    """A shim for NAME that runs this interpreter."""
+    return (shim_dir() / name).read_bytes().replace(b"@PYTHON@", sys.executable.encode())
+
+
+def hooks_dir(repo: Repo) -> Path:
+    """The effective hooks directory (core.hooksPath honoured, as git resolves it)."""
+    path = repo.git_text("rev-parse", "--git-path", "hooks")
+    p = Path(path)
+    return p if p.is_absolute() else (repo.cwd / p).resolve()
+
+
+def is_ours(path: Path) -> bool:
+    """True when PATH is one of srcprov's shims."""
+    try:
+        return SHIM_ID in path.read_bytes()[:512]
+    except OSError:
+        return False
+
+
+def _manager(d: Path) -> str | None:
+    if d.name == "_" and d.parent.name == ".husky":
+        return "husky (regenerates .husky/_; add `srcprov hook NAME` lines to .husky/NAME instead)"
+    return None
+
+
+def install(repo: Repo, hooks: list[str] | None = None, force: bool = False) -> list[str]:
+    """Install shims into the hooks directory; returns what was done, one line per hook."""
+    names = hooks or list(HOOKS)
+    for n in names:
+        if n not in HOOKS:
+            raise SrcprovError(f"unknown hook {n!r} (hooks: {', '.join(HOOKS)})")
+    d = hooks_dir(repo)
+    manager = _manager(d)
+    if manager and not force:
+        raise SrcprovError(f"the hooks directory {d} belongs to {manager}; --force installs anyway")
+    d.mkdir(parents=True, exist_ok=True)
+    done = []
+    for n in names:
+        path = d / n
+        text = shim_text(n)
+        legacy = d / (n + LEGACY)
+        if path.exists() and not is_ours(path):
+            if legacy.exists() and not force:
+                raise SrcprovError(f"{legacy} exists already; move it away or use --force")
+            os.replace(path, legacy)  # keeps bytes and mode: uninstall puts it back as it was
+            done.append(f"{n}: installed, chaining the existing hook")
+        elif path.exists() and path.read_bytes() == text and not force:
+            done.append(f"{n}: already installed")
+            continue
+        else:
+            done.append(f"{n}: installed")
+        tmp = path.with_name(path.name + ".srcprov-tmp")
+        tmp.write_bytes(text)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    repo.git("config", "srcprov.installedHooks", ",".join(names))
+    return done
+
+
+def uninstall(repo: Repo) -> list[str]:
+    """Remove srcprov's shims and config; put chained hooks back byte for byte."""
+    d = hooks_dir(repo)
+    done = []
+    for n in HOOKS:
+        path = d / n
+        legacy = d / (n + LEGACY)
+        if path.exists() and is_ours(path):
+            path.unlink()
+            if legacy.exists():
+                os.replace(legacy, path)
+                done.append(f"{n}: removed, restored the chained hook")
+            else:
+                done.append(f"{n}: removed")
+    repo.git("config", "--unset-all", "srcprov.installedHooks", check=False)
+    return done

@@ -1,0 +1,93 @@
+"""Writing the policy: `policy init` and `policy add-signer` (tomlkit keeps the user's comments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from srcprov.errors import SrcprovError
+from srcprov.git import Repo
+from srcprov.policy import POLICY_DIR, ROLES, load_policy_dir
+
+TEMPLATE = """\
+# srcprov policy: who may sign records for this repository, and what each commit needs.
+# Reference: `srcprov policy --help`. Keys live in .srcprov/keys/<FINGERPRINT>.asc.
+version = 1
+
+# [[signers]] entries are added by `srcprov policy add-signer KEY --email E --role author`.
+
+# [[checks]]
+# name = "tests"
+# command = "python -m pytest -q -x"
+# timeout = "120s"
+# required = true
+
+[require]
+# since = "<commit id>"   # commits that are not descendants of it need no record
+backfilled = "allow"
+reviews = 0
+"""
+
+
+def _policy_dir(repo: Repo) -> Path:
+    if repo.workdir is None:
+        raise SrcprovError("a bare repository has no work tree for .srcprov/")
+    return repo.workdir / POLICY_DIR
+
+
+def init_policy(repo: Repo, force: bool = False) -> str:
+    """Create .srcprov/policy.toml and .srcprov/keys/; returns what it did."""
+    d = _policy_dir(repo)
+    path = d / "policy.toml"
+    if path.exists() and not force:
+        raise SrcprovError(f"{path} exists already (--force overwrites it)")
+    (d / "keys").mkdir(parents=True, exist_ok=True)
+    path.write_text(TEMPLATE)
+    return f"created {path.relative_to(repo.workdir or d)}: add signers with `srcprov policy add-signer KEY`"
+
+
+def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str:
+    """Export KEY's public key into .srcprov/keys/ and list it in policy.toml with EMAILS and ROLES."""
+    import gnupg
+    import tomlkit
+
+    from srcprov.gpg import gpg_binary
+
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise SrcprovError(f"unknown role {bad[0]!r} (roles: {', '.join(ROLES)})")
+    d = _policy_dir(repo)
+    path = d / "policy.toml"
+    if not path.exists():
+        raise SrcprovError(f"no {path}: run `srcprov policy init` first")
+    gpg = gnupg.GPG(gpgbinary=gpg_binary(repo.config("gpg.program")))
+    found = gpg.list_keys(keys=[key])
+    if len(found) != 1:
+        raise SrcprovError(f"gpg knows {'no' if not found else 'more than one'} public key for {key!r}")
+    fpr = found[0]["fingerprint"].upper()
+    uid = (found[0].get("uids") or [""])[0]
+    name = uid.split("<", 1)[0].strip() or fpr
+    armored = gpg.export_keys(fpr, minimal=True)
+    if not armored.strip():
+        raise SrcprovError(f"gpg could not export {fpr}")
+    (d / "keys").mkdir(exist_ok=True)
+    (d / "keys" / f"{fpr}.asc").write_text(armored)
+    doc = tomlkit.parse(path.read_text())
+    signers = doc.get("signers")
+    if signers is None:
+        signers = tomlkit.aot()
+        doc["signers"] = signers
+    entry = next((s for s in signers if str(s.get("fingerprint", "")).upper() == fpr), None)
+    if entry is None:
+        entry = tomlkit.table()
+        entry["name"] = name
+        entry["fingerprint"] = fpr
+        signers.append(entry)
+        action = "added"
+    else:
+        action = "updated"
+    if emails:
+        entry["emails"] = sorted(set(list(entry.get("emails", [])) + emails))
+    entry["roles"] = [r for r in ROLES if r in set(list(entry.get("roles", [])) + roles)]
+    path.write_text(tomlkit.dumps(doc))
+    load_policy_dir(d)  # what we wrote must load
+    return f"{action} signer {name} {fpr} ({', '.join(entry['roles'])}); commit .srcprov/ to apply it"

@@ -1,0 +1,240 @@
+"""Build a commit's records from facts, sign them, and turn them into note lines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from srcprov import __version__
+from srcprov.dsse import COMMIT_PROVENANCE, PAYLOAD_TYPE, REVIEW, Envelope, Signature, statement, statement_bytes
+from srcprov.errors import SrcprovError
+from srcprov.timefmt import rfc3339, utc_now
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from srcprov.git import Repo
+
+ORIGINS = ("human", "ai-assisted", "ai-generated", "generated", "vendored", "third-party")
+TRIGGERS = ("post-commit", "post-merge", "post-rewrite", "record", "backfill", "repair")
+
+# Names (lower case) by which trailers name AI coding tools. A trailer naming one of these in
+# Assisted-by, Generated-by or Co-authored-by makes the commit ai-assisted.
+AI_TOOLS = (
+    "claude", "anthropic", "copilot", "chatgpt", "openai", "codex", "gpt-", "gpt4", "cursor", "aider",
+    "gemini", "bard", "codeium", "windsurf", "tabnine", "amazon q", "codewhisperer", "devin", "cody",
+    "sourcegraph", "continue.dev", "replit", "jetbrains ai", "junie", "qodo", "codegpt", "deepseek",
+    "mistral", "llama", "cline", "roo code", "opencode", "amp code", "sweep", "ai assistant",
+)
+_AI_EMAIL = re.compile(r"@(anthropic\.com|openai\.com|cursor\.(sh|com)|aider\.chat)\b|copilot", re.I)
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
+
+
+def person(sig: pygit2.Signature) -> dict[str, str]:
+    """A git identity as the record writes it."""
+    return {
+        "name": sig.raw_name.decode("utf-8", "backslashreplace"),
+        "email": sig.raw_email.decode("utf-8", "backslashreplace"),
+        "time": rfc3339(sig.time, sig.offset),
+    }
+
+
+def commit_facts(commit: pygit2.Commit) -> dict[str, Any]:
+    """The `commit` object of a record: what verification compares with the commit itself."""
+    return {
+        "id": str(commit.id),
+        "tree": str(commit.tree_id),
+        "parents": [str(p) for p in commit.parent_ids],
+        "author": person(commit.author),
+        "committer": person(commit.committer),
+    }
+
+
+def trailers(message: str) -> list[tuple[str, str]]:
+    """The trailers of a commit message (its last paragraph, when every line of it is one)."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", message.strip()) if p.strip()]
+    if len(paragraphs) < 2:
+        return []
+    out: list[tuple[str, str]] = []
+    for line in paragraphs[-1].splitlines():
+        m = _TRAILER.match(line)
+        if m:
+            out.append((m.group(1), m.group(2).strip()))
+        elif line[:1] in (" ", "\t") and out:
+            out[-1] = (out[-1][0], out[-1][1] + " " + line.strip())
+        else:
+            return []
+    return out
+
+
+def ai_tool_named(value: str) -> str | None:
+    """The AI coding tool a trailer value names (`Claude <noreply@anthropic.com>`), or None."""
+    name = value.split("<", 1)[0].strip()
+    low = value.lower()
+    if any(tool in low for tool in AI_TOOLS) or _AI_EMAIL.search(value):
+        return name or value.strip()
+    return None
+
+
+def claims_from(message: str, extra: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """`claims` from the message's trailers, then `--claim KEY=VALUE` (which wins)."""
+    claims: dict[str, Any] = {}
+    origin: str | None = None
+    ai: str | None = None
+    reviewed: list[str] = []
+    for key, value in trailers(message):
+        k = key.lower()
+        if k == "provenance-origin":
+            origin = value.strip().lower()
+        elif k == "provenance-tool":
+            claims["tool"] = value
+        elif k == "reviewed-by":
+            reviewed.append(value)
+        elif k in ("assisted-by", "generated-by", "co-authored-by") and ai is None:
+            ai = ai_tool_named(value)
+    if origin is None:
+        origin = "ai-assisted" if ai else "human"
+    if ai and "tool" not in claims:
+        claims["tool"] = ai
+    if reviewed:
+        claims["reviewedBy"] = reviewed
+    claims["origin"] = origin
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SrcprovError(f"bad --claim {item!r}: expected KEY=VALUE")
+        claims[key.strip()] = value
+    if claims["origin"] not in ORIGINS:
+        raise SrcprovError(f"unknown origin {claims['origin']!r} (one of: {', '.join(ORIGINS)})")
+    return claims
+
+
+@lru_cache(maxsize=1)
+def _git_version() -> str:
+    from srcprov.git import run_git
+
+    try:
+        out = run_git(["--version"]).stdout.decode().strip()
+    except SrcprovError:
+        return "unknown"
+    return out.removeprefix("git version ")
+
+
+def environment(gpg_version: str) -> dict[str, str]:
+    """Where the record was made, from an allow-list: never environment variables or names in clear."""
+    return {
+        "os": platform.system().lower(),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+        "git": _git_version(),
+        "gpg": gpg_version,
+        "hostname": hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest(),
+    }
+
+
+def change_stats(repo: Repo, commit: pygit2.Commit) -> dict[str, int]:
+    """Files, insertions and deletions against the first parent (the empty tree for a root)."""
+    pg = repo.pg
+    if commit.parents:
+        diff = pg.diff(commit.parents[0], commit)
+    else:
+        diff = commit.tree.diff_to_tree(swap=True)
+    diff.find_similar()
+    st = diff.stats
+    return {"files": st.files_changed, "insertions": st.insertions, "deletions": st.deletions}
+
+
+def subject(repo: Repo, commit_id: str) -> list[dict[str, Any]]:
+    """A statement's subject naming one commit of this repository."""
+    return [{"name": repo_name(repo), "digest": {"gitCommit": commit_id}}]
+
+
+def repo_name(repo: Repo) -> str:
+    """The repository's name: its origin URL's last part, else its directory's."""
+    url = repo.config("remote.origin.url")
+    if url:
+        name = re.split(r"[/:]", url.rstrip("/"))[-1]
+        return name.removesuffix(".git") or name
+    base = repo.workdir or repo.common_dir
+    name = base.name
+    return name.removesuffix(".git") if base == repo.common_dir else name
+
+
+@dataclass(frozen=True)
+class RecordInput:
+    """Everything a commit-provenance record says beyond the commit itself."""
+
+    trigger: str
+    claims: tuple[str, ...] = ()
+    precommit: dict[str, Any] | None = None
+    rewritten_from: tuple[dict[str, Any], ...] = ()
+
+
+def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gpg_version: str) -> dict[str, Any]:
+    """The commit-provenance statement for COMMIT."""
+    facts = commit_facts(commit)
+    message = commit.raw_message.decode("utf-8", "replace")
+    pred: dict[str, Any] = {
+        "commit": facts,
+        "recorder": {"tool": "srcprov", "version": __version__, "trigger": inp.trigger},
+        "recordedAt": utc_now(),
+        "environment": environment(gpg_version),
+    }
+    if inp.precommit is not None:
+        pred["precommit"] = inp.precommit
+    pred["claims"] = claims_from(message, list(inp.claims))
+    pred["changes"] = change_stats(repo, commit)
+    if inp.rewritten_from:
+        pred["rewrittenFrom"] = list(inp.rewritten_from)
+    return statement(subject(repo, facts["id"]), COMMIT_PROVENANCE, pred)
+
+
+def review_statement(
+    repo: Repo, commit: pygit2.Commit, reviewer: dict[str, str], verdict: str, comment: str
+) -> dict[str, Any]:
+    """A review statement for COMMIT."""
+    if verdict not in ("approved", "rejected"):
+        raise SrcprovError(f"bad verdict {verdict!r}: approved or rejected")
+    pred = {
+        "commit": {"id": str(commit.id), "tree": str(commit.tree_id)},
+        "reviewer": reviewer,
+        "verdict": verdict,
+        "comment": comment,
+        "reviewedAt": utc_now(),
+    }
+    return statement(subject(repo, str(commit.id)), REVIEW, pred)
+
+
+def sign_statement(st: dict[str, Any], signer: Any) -> bytes:
+    """Sign a statement into one DSSE envelope line (signer: a srcprov.signing.Signer)."""
+    payload = statement_bytes(st)
+    env = Envelope(PAYLOAD_TYPE, payload, ())
+    signed = signer.sign(env.pae())
+    return Envelope(PAYLOAD_TYPE, payload, (Signature(signed.fingerprint, signed.sig),)).to_line()
+
+
+def record_digest(line: bytes) -> str:
+    """sha256 of a record line's bytes (as rewrittenFrom names an old record)."""
+    return hashlib.sha256(line).hexdigest()
+
+
+def predicate_of(line: bytes) -> tuple[str | None, dict[str, Any] | None]:
+    """(predicateType, predicate) of a record line, without checking its signature; (None, None) if unreadable."""
+    from srcprov.dsse import Malformed, parse_envelope, parse_statement
+
+    try:
+        st = parse_statement(parse_envelope(line))
+    except Malformed:
+        return None, None
+    return st["predicateType"], st["predicate"]
+
+
+def dumps(obj: Any) -> str:
+    """Pretty JSON for people."""
+    return json.dumps(obj, indent=2, ensure_ascii=False)

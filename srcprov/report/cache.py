@@ -1,0 +1,234 @@
+"""The report's caches in the git directory: attribution by (commit, path), blame start points, numstat.
+
+Every entry is immutable once written (it is keyed by commit ids, whose history never changes), carries
+its own key and a checksum, and is written atomically. A read that fails any check is a miss: the caller
+recomputes and rewrites the entry, so a cache can make a report faster but never different.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srcprov.git import Repo
+
+FORMAT = 1
+# How many blame start maps (one per reported revision) to keep; each is one small file.
+KEEP_START_MAPS = 32
+
+Runs = list[tuple[str, int]]
+
+
+@dataclass
+class CacheStats:
+    """What a report took from the cache and what it had to redo."""
+
+    hits: int = 0
+    misses: int = 0
+    rebuilt: int = 0  # entries present but corrupt or stale, recomputed
+    blamed: list[bytes] = field(default_factory=list)  # paths blamed in this run
+
+
+def _fingerprint(repo: Repo) -> str:
+    """What, besides commit ids, can change blame's answer: git's version, replaced objects, grafts."""
+    h = hashlib.sha256()
+    h.update(f"format {FORMAT}\n".encode())
+    h.update(repo.git("version").stdout)
+    h.update(repo.object_format.encode())
+    replaced = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/replace/").stdout
+    h.update(replaced)
+    for name in ("shallow", "info/grafts"):
+        p = repo.common_dir / name
+        if p.is_file():
+            h.update(name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _sealed(body: bytes) -> bytes:
+    return body + b"#sha256 " + hashlib.sha256(body).hexdigest().encode() + b"\n"
+
+
+def _unsealed(data: bytes) -> bytes | None:
+    """The body of a sealed entry, or None when its checksum does not match (a torn or corrupt file)."""
+    body, sep, tail = data[:-1].rpartition(b"\n#sha256 ")
+    if not sep or not data.endswith(b"\n"):
+        return None
+    body += b"\n"
+    if hashlib.sha256(body).hexdigest().encode() != tail:
+        return None
+    return body
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class ReportCache:
+    """The on-disk caches of one repository (`<common git dir>/srcprov/cache/report-v1/<fingerprint>`)."""
+
+    def __init__(self, repo: Repo, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.stats = CacheStats()
+        self.root: Path | None = None
+        self.usable_start_points = True
+        if enabled:
+            fp = _fingerprint(repo)
+            self.root = repo.state_dir() / "cache" / f"report-v{FORMAT}" / fp
+        # Replaced objects and grafts change parents for git but not for pygit2; then blame starts at REV.
+        self.usable_start_points = not (
+            repo.git("for-each-ref", "--count=1", "refs/replace/").stdout.strip()
+            or (repo.common_dir / "info" / "grafts").exists()
+            or (repo.common_dir / "shallow").exists()
+        )
+
+    # --- attribution: (commit, path) -> line runs ------------------------------------------------
+    def _attr_path(self, commit: str, path: bytes) -> Path:
+        assert self.root is not None
+        key = hashlib.sha256(commit.encode() + b"\0" + path).hexdigest()
+        return self.root / "attr" / key[:2] / key[2:]
+
+    @staticmethod
+    def _attr_header(commit: str, path: bytes, blob: str, nlines: int) -> bytes:
+        return json.dumps({"commit": commit, "path": path.hex(), "blob": blob, "lines": nlines}).encode() + b"\n"
+
+    def get_attribution(self, commit: str, path: bytes, blob: str, nlines: int) -> Runs | None:
+        """The cached line runs of PATH blamed at COMMIT, or None (a miss, or an entry that fails a check)."""
+        if not self.enabled:
+            return None
+        p = self._attr_path(commit, path)
+        try:
+            data = p.read_bytes()
+        except OSError:
+            self.stats.misses += 1
+            return None
+        runs = self._parse_attribution(data, commit, path, blob, nlines)
+        if runs is None:
+            self.stats.rebuilt += 1
+        else:
+            self.stats.hits += 1
+        return runs
+
+    def _parse_attribution(self, data: bytes, commit: str, path: bytes, blob: str, nlines: int) -> Runs | None:
+        body = _unsealed(data)
+        if body is None:
+            return None
+        header, _, rest = body.partition(b"\n")
+        if header + b"\n" != self._attr_header(commit, path, blob, nlines):
+            return None  # another key's entry, or the blob changed: stale
+        runs: Runs = []
+        total = 0
+        try:
+            for line in rest.decode("ascii").splitlines():
+                cid, count = line.split(" ")
+                n = int(count)
+                if n <= 0 or len(cid) not in (40, 64):
+                    return None
+                runs.append((cid, n))
+                total += n
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return runs if total == nlines else None
+
+    def put_attribution(self, commit: str, path: bytes, blob: str, nlines: int, runs: Runs) -> None:
+        """Store the line runs of PATH blamed at COMMIT."""
+        if not self.enabled:
+            return
+        body = self._attr_header(commit, path, blob, nlines) + "".join(f"{c} {n}\n" for c, n in runs).encode()
+        try:
+            _write_atomic(self._attr_path(commit, path), _sealed(body))
+        except OSError:
+            pass  # a read-only git directory makes the report slower, not wrong
+
+    # --- blame start points: revision -> {path: (start commit, blob)} -----------------------------
+    def _start_path(self, commit: str) -> Path:
+        assert self.root is not None
+        return self.root / "starts" / commit
+
+    def get_start_points(self, commit: str) -> dict[bytes, tuple[str, str]] | None:
+        """The blame start point of every file at COMMIT, as stored by an earlier report, or None."""
+        if not (self.enabled and self.usable_start_points):
+            return None
+        try:
+            data = self._start_path(commit).read_bytes()
+        except OSError:
+            return None
+        body = _unsealed(data)
+        if body is None:
+            return None
+        try:
+            doc = json.loads(body)
+            if doc.get("commit") != commit:
+                return None
+            return {bytes.fromhex(p): (s, b) for p, (s, b) in doc["starts"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def put_start_points(self, commit: str, starts: dict[bytes, tuple[str, str]]) -> None:
+        """Store the start points of COMMIT's files; keep only the newest few revisions' maps."""
+        if not (self.enabled and self.usable_start_points):
+            return
+        doc = {"commit": commit, "starts": {p.hex(): [s, b] for p, (s, b) in sorted(starts.items())}}
+        try:
+            _write_atomic(self._start_path(commit), _sealed(json.dumps(doc).encode() + b"\n"))
+            maps = sorted(self._start_path(commit).parent.iterdir(), key=lambda q: q.stat().st_mtime)
+            for old in maps[:-KEEP_START_MAPS]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    # --- numstat: commit -> [(path, insertions, deletions)] ---------------------------------------
+    def _numstat_path(self) -> Path:
+        assert self.root is not None
+        return self.root / "numstat.jsonl"
+
+    def get_numstat(self) -> dict[str, list[tuple[bytes, int | None, int | None]]]:
+        """Every commit's stored numstat; lines that fail their checksum are skipped (recomputed later)."""
+        if not self.enabled:
+            return {}
+        try:
+            data = self._numstat_path().read_bytes()
+        except OSError:
+            return {}
+        found: dict[str, list[tuple[bytes, int | None, int | None]]] = {}
+        for line in data.split(b"\n"):
+            digest, _, payload = line.partition(b" ")
+            if not payload or hashlib.sha256(payload).hexdigest()[:16].encode() != digest:
+                continue
+            try:
+                cid, files = json.loads(payload)
+                found[cid] = [(bytes.fromhex(p), i, d) for p, i, d in files]
+            except (ValueError, TypeError):
+                continue
+        return found
+
+    def add_numstat(self, entries: dict[str, list[tuple[bytes, int | None, int | None]]]) -> None:
+        """Append commits' numstat to the store (one checksummed JSON line per commit)."""
+        if not (self.enabled and entries):
+            return
+        lines = []
+        for cid, files in entries.items():
+            payload = json.dumps([cid, [[p.hex(), i, d] for p, i, d in files]], separators=(",", ":")).encode()
+            lines.append(hashlib.sha256(payload).hexdigest()[:16].encode() + b" " + payload + b"\n")
+        try:
+            path = self._numstat_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One write per batch in append mode: a torn line from a concurrent writer fails its checksum.
+            with open(path, "ab") as f:
+                f.write(b"\n" + b"".join(lines))
+        except OSError:
+            pass

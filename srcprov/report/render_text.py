@@ -1,0 +1,170 @@
+"""The report as a terminal table, Markdown, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from tabulate import tabulate
+
+from srcprov.report.model import Report
+
+WIDTH = 80
+TOP = 10
+
+
+def render_json(report: Report) -> str:
+    """The SPEC's JSON document, indented, one trailing newline."""
+    return json.dumps(report.doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def _pct0(n: int, total: int) -> str:
+    return f"{round(100 * n / total)}" if total else "-"
+
+
+def _fit(rows: list[list[Any]], headers: list[str], fmt: str, width: int | None, **kw: Any) -> str:
+    """A tabulate table; for the terminal, shorten the first column (from the left) until it fits WIDTH."""
+    text = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, **kw)
+    if width is None or not rows:
+        return text
+    excess = max(len(line) for line in text.splitlines()) - width
+    if excess <= 0:
+        return text
+    longest = max(len(str(r[0])) for r in rows)
+    keep = max(8, longest - excess)
+    short = [[(s if len(s := str(r[0])) <= keep else "…" + s[-(keep - 1):]), *r[1:]] for r in rows]
+    return tabulate(short, headers=headers, tablefmt=fmt, disable_numparse=True, **kw)
+
+
+def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, str]]:
+    """(title, body) pairs shared by the terminal table and Markdown."""
+    doc = report.doc
+    t = doc["totals"]
+    names = doc["buckets"]
+    widest = doc["windows"][-1]
+    out: list[tuple[str, str]] = []
+
+    summary = (
+        f"revision {doc['revision'][:12]}, as of {doc['asOf']} ({doc['dateField']} dates)\n"
+        f"{t['files']} text files, {t['lines']} lines, {t['commits']} commits; "
+        f"left out: {len(t['binaryFiles'])} binary, {len(t['symlinks'])} symlinks, {len(t['submodules'])} submodules"
+    )
+    out.append(("Provenance report", summary))
+
+    rows = [[a["bucket"], a["lines"], _pct(a["share"])] for a in doc["age"]]
+    out.append(("Age of lines", _fit(rows, ["age", "lines", "share"], fmt, width, colalign=("left", "right", "right"))))
+
+    rows = [[w, c["commits"], c["insertions"], c["deletions"], f"{c['ratio']:.2f}"] for w, c in doc["churn"].items()]
+    out.append(
+        ("Churn", _fit(rows, ["window", "commits", "insertions", "deletions", "ratio"], fmt, width,
+                       colalign=("left", "right", "right", "right", "right")))
+    )
+
+    groups = doc["directories"] if report.by == "dir" else doc["files"]
+    headers = ["directory" if report.by == "dir" else "file", "lines"]
+    # Two-line headers keep six bucket columns inside 80 columns on a terminal.
+    headers += [b.replace("-", "-\n", 1) if fmt != "github" else b for b in names]
+    headers += [f"commits\n{widest}" if fmt != "github" else f"commits {widest}", "ratio"]
+    rows = []
+    for g in groups:
+        c = g["churn"][widest]
+        ratio = (c["insertions"] + c["deletions"]) / g["lines"] if g["lines"] else 0.0
+        rows.append([g["path"], g["lines"], *(_pct0(g["age"][b], g["lines"]) for b in names), c["commits"], f"{ratio:.2f}"])
+    title = f"By {'directory' if report.by == 'dir' else 'file'} (age as % of lines)"
+    out.append((title, _fit(rows, headers, fmt, width, colalign=("left",) + ("right",) * (len(headers) - 1))))
+
+    rows = [[a["author"], a["lines"], _pct(a["share"])] for a in doc["authors"][:TOP]]
+    more = len(doc["authors"]) - TOP
+    body = _fit(rows, ["author", "lines", "share"], fmt, width, colalign=("left", "right", "right"))
+    out.append(("Authors", body + (f"\n... and {more} more" if more > 0 else "")))
+
+    cov = doc["coverage"]
+    rows = [[s, n] for s, n in cov["commits"].items()]
+    body = _fit(rows, ["status", "commits"], fmt, width, colalign=("left", "right"))
+    body += (
+        f"\n\nverified commits: {_pct(cov['verifiedCommitShare'])}; "
+        f"lines from verified commits: {cov['verifiedLines']} ({_pct(cov['verifiedLineShare'])})"
+    )
+    weekly = cov["weekly"][-8:]
+    if weekly:
+        rows = [[w["week"], w["commits"], w["verified"], _pct(w["share"])] for w in weekly]
+        body += "\n\n" + _fit(rows, ["week", "commits", "verified", "capture"], fmt, width,
+                              colalign=("left", "right", "right", "right"))
+    out.append(("Coverage", body))
+
+    rows = [[o["origin"], o["lines"], _pct(o["share"])] for o in doc["origin"]]
+    out.append(("Origin of lines", _fit(rows, ["origin", "lines", "share"], fmt, width, colalign=("left", "right", "right"))))
+
+    r = doc["review"]
+    out.append(("Review", f"lines from reviewed commits: {r['reviewedLines']} ({_pct(r['share'])}); "
+                          f"reviewed commits: {r['reviewedCommits']}"))
+
+    rows = [[h["path"], h["lines"], h["commits"], f"{h['ratio']:.2f}", h["score"]] for h in doc["hotspots"]]
+    body = _fit(rows, ["file", "lines", f"commits {widest}", "ratio", "score"], fmt, width,
+                colalign=("left", "right", "right", "right", "right")) if rows else "none"
+    out.append(("Hotspots (commits x lines)", body))
+
+    rows = [[x["path"], x["lines"], _pct(x["share"])] for x in doc["legacy"][:TOP]]
+    body = _fit(rows, ["file", "lines", f"{names[-1]}"], fmt, width, colalign=("left", "right", "right")) if rows else "none"
+    more = len(doc["legacy"]) - TOP
+    out.append((f"Legacy (mostly {names[-1]})", body + (f"\n... and {more} more" if more > 0 else "")))
+
+    left_out = t["binaryFiles"] + t["symlinks"] + [s["path"] for s in t["submodules"]]
+    if left_out:
+        rows = (
+            [[p, "binary"] for p in t["binaryFiles"]]
+            + [[p, "symlink"] for p in t["symlinks"]]
+            + [[s["path"], f"submodule {s['commit'][:12]}"] for s in t["submodules"]]
+        )
+        out.append(("Left out", _fit(rows, ["path", "kind"], fmt, width)))
+    return out
+
+
+def render_table(report: Report) -> str:
+    """The report for a terminal: plain tables, each line at most 80 columns where paths allow."""
+    parts = []
+    for title, body in _sections(report, "simple", WIDTH):
+        parts.append(f"{title}\n{'=' * len(title)}\n{body}\n")
+    return "\n".join(parts)
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown (GitHub tables)."""
+    parts = []
+    for i, (title, body) in enumerate(_sections(report, "github", None)):
+        if i == 0:
+            parts.append(f"# {title}\n\n" + body.replace("\n", "  \n") + "\n")
+        elif body.lstrip().startswith("|"):
+            parts.append(f"## {title}\n\n{body}\n")
+        else:
+            # Free text inside a section (coverage's summary line) keeps its paragraphs.
+            parts.append(f"## {title}\n\n{body}\n")
+    return "\n".join(parts)
+
+
+def render_csv(report: Report) -> str:
+    """One row per directory or file (as --by chooses): lines, age buckets, churn per window, origins."""
+    doc = report.doc
+    groups = doc["directories"] if report.by == "dir" else doc["files"]
+    origins = sorted({o for g in groups for o in g["origin"]})
+    header = ["path", "lines"] + [f"age {b}" for b in doc["buckets"]]
+    for w in doc["windows"]:
+        header += [f"commits {w}", f"insertions {w}", f"deletions {w}"]
+    header += [f"origin {o}" for o in origins]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for g in groups:
+        row: list[Any] = [g["path"], g["lines"]] + [g["age"][b] for b in doc["buckets"]]
+        for w in doc["windows"]:
+            c = g["churn"][w]
+            row += [c["commits"], c["insertions"], c["deletions"]]
+        row += [g["origin"].get(o, 0) for o in origins]
+        writer.writerow(row)
+    return buf.getvalue()

@@ -1,0 +1,251 @@
+"""Assemble the provenance report from attribution, history, churn and the commits' facts."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Callable
+
+from srcprov.errors import SrcprovError
+from srcprov.git import Repo, path_str
+from srcprov.report.attribution import Attribution, TreeListing, attribute, list_tree
+from srcprov.report.cache import ReportCache
+from srcprov.report.churn import ChurnCounts, compute_churn, numstat, window_commits
+from srcprov.report.facts import CommitFacts, FactsFor, facts_of
+from srcprov.report.history import CommitRow, list_commits
+from srcprov.report.model import DATE_FIELDS, Buckets, Report, Window, iso_utc
+
+HOTSPOTS = 10
+DAY = 86400
+
+
+def path_filter(globs: list[str] | None) -> Callable[[bytes], bool] | None:
+    """A predicate for `--path GLOB`: a path matches a glob (`*` crosses `/`) or lies under a directory it names."""
+    if not globs:
+        return None
+    pats = [g.strip() for g in globs if g.strip()]
+    if not pats:
+        raise SrcprovError("bad --path: empty pattern")
+
+    def keep(raw: bytes) -> bool:
+        p = path_str(raw)
+        return any(fnmatch.fnmatchcase(p, g) or p.startswith(g.rstrip("/") + "/") for g in pats)
+
+    return keep
+
+
+def directory_of(path: str, depth: int) -> str:
+    """The first DEPTH directories of PATH (`.` for a file at the top)."""
+    parts = path.split("/")[:-1]
+    return "/".join(parts[:depth]) or "."
+
+
+def _share(n: int, total: int) -> float:
+    return round(n / total, 4) if total else 0.0
+
+
+def _iso_week(seconds: int) -> str:
+    y, w, _ = datetime.fromtimestamp(seconds, timezone.utc).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def build_report(
+    repo: Repo,
+    commit_id: str,
+    *,
+    as_of: int,
+    date_field: str,
+    buckets: Buckets,
+    windows: list[Window],
+    by: str = "dir",
+    depth: int = 1,
+    paths: list[str] | None = None,
+    facts_for: FactsFor | None = None,
+    cache: ReportCache | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report"."""
+    if date_field not in DATE_FIELDS:
+        raise SrcprovError(f"bad --date: {date_field!r} (expected author or committer)")
+    if by not in ("dir", "file"):
+        raise SrcprovError(f"bad --by: {by!r} (expected dir or file)")
+    if not isinstance(depth, int) or depth < 1:
+        raise SrcprovError(f"bad --depth: {depth!r} (expected a whole number of at least 1)")
+    keep = path_filter(paths)
+    if not repo.git("ls-tree", commit_id).stdout:
+        raise SrcprovError(f"revision {commit_id[:12]} has no files")
+    listing = list_tree(repo, commit_id, keep)
+    if keep is not None and not any((listing.text, listing.binary, listing.symlinks, listing.submodules)):
+        raise SrcprovError(f"no file at {commit_id[:12]} matches --path {' '.join(paths or [])}")
+
+    commits = list_commits(repo, commit_id)
+    attribution = attribute(repo, commits, listing.text, cache, on_progress=on_progress)
+    changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
+    facts = facts_of([c.id for c in commits], facts_for)
+    return _assemble(
+        commit_id, commits, listing, attribution, changes, facts,
+        as_of=as_of, date_field=date_field, buckets=buckets, windows=windows, by=by, depth=depth, keep=keep,
+    )
+
+
+def _assemble(
+    commit_id: str,
+    commits: list[CommitRow],
+    listing: TreeListing,
+    attribution: Attribution,
+    changes: dict,
+    facts: dict[str, CommitFacts],
+    *,
+    as_of: int,
+    date_field: str,
+    buckets: Buckets,
+    windows: list[Window],
+    by: str,
+    depth: int,
+    keep: Callable[[bytes], bool] | None,
+) -> Report:
+    names = buckets.names
+    by_id = {c.id: c for c in commits}
+    oldest = names[-1]
+
+    def group_of(raw: bytes) -> str:
+        return directory_of(path_str(raw), depth)
+
+    churn_total, churn_file, churn_dir = compute_churn(commits, changes, windows, as_of, keep, group_of)
+    zero_churn = {w.name: ChurnCounts() for w in windows}
+
+    age_total = [0] * len(names)
+    authors: Counter[str] = Counter()
+    origins: Counter[str] = Counter()
+    verified_lines = reviewed_lines = total_lines = 0
+    files = []
+    mean_age: dict[str, float] = {}
+    dirs: dict[str, dict] = {}
+    for f in sorted(listing.text, key=lambda f: path_str(f.path)):
+        path = path_str(f.path)
+        age = [0] * len(names)
+        origin: Counter[str] = Counter()
+        age_sum = 0
+        for cid, n in attribution.runs[f.path]:
+            row = by_id[cid]
+            fact = facts[cid]
+            seconds = max(0, as_of - row.time(date_field))
+            age[buckets.index(seconds)] += n
+            age_sum += seconds * n
+            authors[row.author] += n
+            origin[fact.origin or "unknown"] += n
+            if fact.status == "verified":
+                verified_lines += n
+            if fact.reviewed:
+                reviewed_lines += n
+        total_lines += f.lines
+        origins.update(origin)
+        for i, n in enumerate(age):
+            age_total[i] += n
+        churn = churn_file.get(f.path, zero_churn)
+        files.append(
+            {
+                "path": path,
+                "lines": f.lines,
+                "age": dict(zip(names, age)),
+                "churn": {w: c.as_json() for w, c in churn.items()},
+                "origin": dict(sorted(origin.items(), key=lambda kv: (-kv[1], kv[0]))),
+            }
+        )
+        mean_age[path] = round(age_sum / f.lines / DAY, 2) if f.lines else 0.0
+        d = dirs.setdefault(
+            directory_of(path, depth), {"files": 0, "lines": 0, "age": [0] * len(names), "origin": Counter()}
+        )
+        d["files"] += 1
+        d["lines"] += f.lines
+        d["origin"].update(origin)
+        for i, n in enumerate(age):
+            d["age"][i] += n
+
+    directories = [
+        {
+            "path": name,
+            "files": d["files"],
+            "lines": d["lines"],
+            "age": dict(zip(names, d["age"])),
+            "churn": {
+                w: {**c.as_json(), "ratio": c.ratio(d["lines"])}
+                for w, c in churn_dir.get(name, zero_churn).items()
+            },
+            "origin": dict(sorted(d["origin"].items(), key=lambda kv: (-kv[1], kv[0]))),
+        }
+        for name, d in sorted(dirs.items())
+    ]
+
+    widest = windows[-1].name
+    hotspots = []
+    for f in files:
+        c = f["churn"][widest]
+        score = c["commits"] * f["lines"]
+        if score:
+            hotspots.append(
+                {"path": f["path"], "lines": f["lines"], "window": widest, **c,
+                 "ratio": ChurnCounts(**c).ratio(f["lines"]), "score": score}
+            )
+    hotspots.sort(key=lambda h: (-h["score"], h["path"]))
+    legacy = [
+        {"path": f["path"], "lines": f["lines"], "oldLines": f["age"][oldest], "share": _share(f["age"][oldest], f["lines"])}
+        for f in files
+        if f["lines"] and f["age"][oldest] * 2 > f["lines"]
+    ]
+    legacy.sort(key=lambda x: (-x["oldLines"], x["path"]))
+
+    statuses = Counter(facts[c.id].status for c in commits)
+    weeks: dict[str, list[int]] = {}
+    for c in commits:
+        slot = weeks.setdefault(_iso_week(c.time(date_field)), [0, 0])
+        slot[0] += 1
+        slot[1] += facts[c.id].status == "verified"
+
+    doc = {
+        "revision": commit_id,
+        "asOf": iso_utc(as_of),
+        "dateField": date_field,
+        "buckets": names,
+        "windows": [w.name for w in windows],
+        "totals": {
+            "files": len(files),
+            "lines": total_lines,
+            "commits": len(commits),
+            "binaryFiles": sorted(path_str(f.path) for f in listing.binary),
+            "symlinks": sorted(path_str(f.path) for f in listing.symlinks),
+            "submodules": sorted(
+                ({"path": path_str(f.path), "commit": f.blob} for f in listing.submodules), key=lambda s: s["path"]
+            ),
+        },
+        "age": [{"bucket": b, "lines": n, "share": _share(n, total_lines)} for b, n in zip(names, age_total)],
+        "churn": {w: {**c.as_json(), "ratio": c.ratio(total_lines)} for w, c in churn_total.items()},
+        "authors": [
+            {"author": a, "lines": n, "share": _share(n, total_lines)}
+            for a, n in sorted(authors.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "coverage": {
+            "commits": dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "verifiedCommitShare": _share(statuses.get("verified", 0), len(commits)),
+            "verifiedLines": verified_lines,
+            "verifiedLineShare": _share(verified_lines, total_lines),
+            "weekly": [
+                {"week": w, "commits": n, "verified": v, "share": _share(v, n)} for w, (n, v) in sorted(weeks.items())
+            ],
+        },
+        "origin": [
+            {"origin": o, "lines": n, "share": _share(n, total_lines)}
+            for o, n in sorted(origins.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "review": {
+            "reviewedLines": reviewed_lines,
+            "share": _share(reviewed_lines, total_lines),
+            "reviewedCommits": sum(1 for c in commits if facts[c.id].reviewed),
+        },
+        "files": files,
+        "directories": directories,
+        "hotspots": hotspots[:HOTSPOTS],
+        "legacy": legacy,
+    }
+    return Report(doc=doc, by=by, mean_age_days=mean_age)
