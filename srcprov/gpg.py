@@ -307,3 +307,18 @@ class KeySigner:
             if f[0] in ("sec", "ssb") and len(f) > 11 and "s" in f[11] and f[1] not in ("e", "r", "d", "i"):
                 return None
         return f"key {self.key} has no usable signing key (expired or revoked?)"
+
+
+def generate_key(binary: str, gnupghome: str, name: str, email: str) -> str:
+    """Make a throwaway ed25519 signing key with no passphrase; returns its fingerprint."""
+    params = (
+        "%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\n"
+        f"Name-Real: {name}\nName-Email: {email}\nExpire-Date: 0\n%commit\n"
+    )
+    env = dict(os.environ, GNUPGHOME=gnupghome)
+    proc = subprocess.run([binary, "--batch", "--status-fd", "1", "--gen-key"], input=params.encode(),
+                          capture_output=True, env=env, timeout=120)
+    for words in _status_lines(proc.stdout):
+        if words[0] == "KEY_CREATED" and len(words) >= 3:
+            return words[2].upper()
+    raise SrcprovError(f"gpg could not make a key: {proc.stderr.decode('utf-8', 'replace').strip()[-200:]}")

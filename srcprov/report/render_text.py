@@ -7,7 +7,8 @@ import io
 import json
 from typing import Any
 
-from tabulate import tabulate
+import tabulate as _tabulate_module
+from tabulate import tabulate as _tabulate
 
 from srcprov.report.model import Report
 
@@ -26,6 +27,16 @@ def _pct(share: float) -> str:
 
 def _pct0(n: int, total: int) -> str:
     return f"{round(100 * n / total)}" if total else "-"
+
+
+def tabulate(rows: list[list[Any]], **kw: Any) -> str:
+    """tabulate without its two spaces of header padding, which would push six bucket columns past 80."""
+    saved = _tabulate_module.MIN_PADDING
+    _tabulate_module.MIN_PADDING = 0
+    try:
+        return _tabulate(rows, **kw)
+    finally:
+        _tabulate_module.MIN_PADDING = saved
 
 
 def _fit(rows: list[list[Any]], headers: list[str], fmt: str, width: int | None, **kw: Any) -> str:

@@ -1,0 +1,166 @@
+"""`srcprov demo`: the whole flow on the sample project, in a throwaway repository and GnuPG home."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from srcprov.errors import SrcprovError
+
+
+def sample_dir() -> Path:
+    """The sample project: inside the installed package, or sample-repo/ of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for d in (here / "_data" / "sample-repo", here.parent / "sample-repo"):
+        if (d / "README.md").is_file():
+            return d
+    raise SrcprovError("the sample project is missing from this installation of srcprov")
+
+
+@dataclass
+class Demo:
+    """What the steps share: the repository, the environment that isolates it, the keys."""
+
+    repo: Path
+    env: dict[str, str]
+    fpr: str = ""
+    reviewer: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+
+    def say(self, text: str) -> None:
+        print(f"\n== {text}", flush=True)
+
+    def run(self, *args: str, ok: tuple[int, ...] = (0,), show: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a command in the demo repository, print it and its output; SrcprovError on surprise."""
+        cmd = list(args)
+        if cmd[0] == "srcprov":
+            cmd = [sys.executable, "-m", "srcprov", *cmd[1:]]
+        if show:
+            print(f"$ {' '.join(args)}", flush=True)
+        proc = subprocess.run(cmd, cwd=self.repo, env=self.env, capture_output=True, text=True)
+        if show:
+            for stream in (proc.stdout, proc.stderr):
+                if stream.strip():
+                    print("  " + stream.rstrip().replace("\n", "\n  "), flush=True)
+        if proc.returncode not in ok:
+            raise SrcprovError(f"demo step failed: {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+        return proc
+
+    def commit(self, message: str, *paths: str) -> None:
+        self.run("git", "add", *(paths or (".",)), show=False)
+        self.run("git", "commit", "-q", "-m", message)
+
+
+def step_setup(d: Demo) -> None:
+    from srcprov.gpg import generate_key, gpg_binary
+
+    d.say("a throwaway GnuPG home and two ed25519 keys (your keyring is not touched)")
+    gpg = gpg_binary()
+    d.fpr = generate_key(gpg, d.env["GNUPGHOME"], "Ada Developer", "ada@example.com")
+    d.reviewer = generate_key(gpg, d.env["GNUPGHOME"], "Rui Reviewer", "rui@example.com")
+    print(f"  author key   {d.fpr}\n  reviewer key {d.reviewer}")
+    d.say("a new repository with srcprov's hooks")
+    d.run("git", "init", "-q", "-b", "main")
+    for k, v in (("user.name", "Ada Developer"), ("user.email", "ada@example.com"), ("srcprov.signingKey", d.fpr)):
+        d.run("git", "config", k, v, show=False)
+    d.run("srcprov", "install")
+
+
+def step_policy(d: Demo) -> None:
+    d.say("a policy: which keys may sign, committed with the code")
+    d.run("srcprov", "policy", "init")
+    d.run("srcprov", "policy", "add-signer", d.fpr, "--email", "ada@example.com", "--role", "author", "--role", "builder")
+    d.run("srcprov", "policy", "add-signer", d.reviewer, "--role", "reviewer")
+    d.commit("Add srcprov policy", ".srcprov")
+
+
+def step_commits(d: Demo) -> None:
+    d.say("commits: each one gets a signed record from the hooks (written by a background worker)")
+    src = sample_dir()
+    for rel in ("README.md", "tinyledger/__init__.py", "tinyledger/parse.py"):
+        (d.repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, d.repo / rel)
+    d.commit("Parse ledger lines")
+    for rel in ("tinyledger/report.py", "tinyledger/__main__.py"):
+        shutil.copyfile(src / rel, d.repo / rel)
+    d.commit("Report totals per account\n\nCo-authored-by: Claude <noreply@anthropic.com>")
+    for rel in ("tests/test_ledger.py", "ledger.txt"):
+        (d.repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, d.repo / rel)
+    d.commit("Add a test and a sample ledger\n\nProvenance-Origin: human")
+    d.run("srcprov", "record", "--pending", "--wait")
+    d.run("srcprov", "show", "HEAD~1")
+
+
+def step_verify(d: Demo) -> None:
+    d.say("verify every commit against the committed policy")
+    d.run("srcprov", "verify", "--all")
+
+
+def step_review(d: Demo) -> None:
+    d.say("a reviewer signs a review record for the AI-assisted commit")
+    d.run("git", "config", "srcprov.signingKey", d.reviewer, show=False)
+    d.run("git", "config", "user.name", "Rui Reviewer", show=False)
+    d.run("git", "config", "user.email", "rui@example.com", show=False)
+    d.run("srcprov", "review", "HEAD~1", "--comment", "checked the totals by hand")
+    for k, v in (("srcprov.signingKey", d.fpr), ("user.name", "Ada Developer"), ("user.email", "ada@example.com")):
+        d.run("git", "config", k, v, show=False)
+    d.run("srcprov", "show", "HEAD~1")
+
+
+def step_tamper(d: Demo) -> None:
+    import base64
+    import json
+
+    d.say("tamper with a record (claim the AI-assisted commit was human) and watch verify catch it")
+    ref = "refs/notes/srcprov"
+    note = d.run("git", "notes", "--ref", ref, "show", "HEAD~1", show=False).stdout
+    lines = note.splitlines()
+    forged = []
+    for line in lines:
+        env = json.loads(line)
+        st = json.loads(base64.b64decode(env["payload"]))
+        if st["predicateType"].endswith("commit-provenance:v1"):
+            st["predicate"]["claims"]["origin"] = "human"
+            env["payload"] = base64.b64encode(json.dumps(st).encode()).decode()
+        forged.append(json.dumps(env))
+    d.run("git", "notes", "--ref", ref, "add", "-f", "-m", "\n".join(forged), "HEAD~1", show=False)
+    print("  (rewrote the note of HEAD~1 with origin=human, keeping the old signature)")
+    d.run("srcprov", "verify", "HEAD~1", ok=(1,))
+    d.run("git", "notes", "--ref", ref, "add", "-f", "-m", note.rstrip("\n"), "HEAD~1", show=False)
+    print("  (restored the original note)")
+    d.run("srcprov", "verify", "HEAD~1")
+
+
+STEPS: list[Callable[[Demo], None]] = [step_setup, step_policy, step_commits, step_verify, step_review, step_tamper]
+
+
+def run_demo(directory: str | None = None) -> None:
+    """Run every step, printing each; leaves the repository behind for a look."""
+    base = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="srcprov-demo-"))
+    repo = base / "tinyledger"
+    if repo.exists() and any(repo.iterdir()):
+        raise SrcprovError(f"{repo} exists and is not empty: choose another --dir")
+    repo.mkdir(parents=True, exist_ok=True)
+    # A short GnuPG home path: gpg-agent's socket path has a length limit.
+    gnupghome = tempfile.mkdtemp(prefix="srcprov-demo-gpg-")
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text("")
+    env = dict(os.environ, GNUPGHOME=gnupghome, GIT_CONFIG_GLOBAL=str(gitconfig), GIT_CONFIG_NOSYSTEM="1")
+    for k in [k for k in env if k.startswith("GIT_") and k not in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")]:
+        del env[k]
+    env.pop("SRCPROV_SKIP", None)
+    d = Demo(repo, env)
+    print(f"srcprov demo in {repo}")
+    try:
+        for step in STEPS:
+            step(d)
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
+    print(f"\ndone: the demo repository is {repo} (GNUPGHOME={gnupghome})")
