@@ -59,6 +59,10 @@ class CommitResult:
     def best(self) -> RecordResult | None:
         """The commit-provenance record that decides the commit's status."""
         cps = [r for r in self.records if r.predicate_type == COMMIT_PROVENANCE]
+        if not cps:
+            # A record too broken to say what it is may have been the commit's provenance: a note
+            # of garbage is `malformed`, never quietly `missing`.
+            cps = [r for r in self.records if r.predicate_type is None]
         return min(cps, key=lambda r: RANK.get(r.status, 99), default=None)
 
     def to_json(self, with_statement: bool = False) -> dict[str, Any]:

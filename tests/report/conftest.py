@@ -55,9 +55,11 @@ class Builder:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
 
-    def commit(self, msg: str, *, days: float = 1, author: str = "Ann Author <ann@example.com>") -> str:
+    def commit(self, msg: str, *, days: float = 1, author: str = "Ann Author <ann@example.com>",
+               add: bool = True) -> str:
         self.time += int(days * 86400)
-        self.git("add", "-A")
+        if add:
+            self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", msg, author=author)
         return self.git("rev-parse", "HEAD")
 

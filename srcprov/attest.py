@@ -1,0 +1,493 @@
+"""Build attestations: an in-toto Statement v1 with an SLSA Provenance v1 predicate that names the
+commit and its signed records, and the verification of that chain from an artifact back to signers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from srcprov.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
+from srcprov.errors import SrcprovError
+from srcprov.timefmt import utc_now
+
+if TYPE_CHECKING:
+    from srcprov.git import Repo
+    from srcprov.gpg import KeySigner
+    from srcprov.policy import Policy
+
+BUILD_TYPE = "urn:srcprov:build:v1"
+BUNDLE_MEDIA_TYPE = "application/vnd.in-toto.bundle"
+LINKS = ("signature", "subject", "commit", "note", "policy")
+
+
+# --- where the build runs ---------------------------------------------------------------------
+def clean_url(url: str) -> str:
+    """A remote URL without credentials: `https://user:token@host/x?t=1` -> `https://host/x`.
+
+    scp-like `git@host:path` becomes `ssh://host/path`; a local path becomes a file:// URL.
+    """
+    url = url.strip()
+    scp = re.match(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$", url)
+    if "://" not in url and scp and not os.path.isabs(url):
+        return f"ssh://{scp.group(1)}/{scp.group(2).lstrip('/')}"
+    if "://" not in url:
+        return Path(url).resolve().as_uri() if url else url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if parts.scheme == "file":
+        return urlunsplit((parts.scheme, "", parts.path, "", ""))
+    # Query strings and fragments can carry tokens too (`?private_token=`): drop them.
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What the CI's environment says about this build; nothing else is copied from it."""
+
+    ci: str  # github | gitlab | generic | local
+    builder_id: str
+    invocation_id: str = ""
+    repository_url: str | None = None
+    ref: str | None = None
+    started_on: str | None = None
+    workflow: dict[str, str] = field(default_factory=dict)
+
+
+# Generic CI systems: variables naming a build (never a token; URLs are cleaned).
+_GENERIC_INVOCATION = ("BUILD_URL", "BUILDKITE_BUILD_URL", "CIRCLE_BUILD_URL", "CI_BUILD_URL", "BUILD_ID",
+                       "CI_BUILD_ID", "BUILD_NUMBER")
+
+
+def build_context(env: Mapping[str, str], builder_id: str | None = None) -> BuildContext:
+    """The builder, invocation and source location from GitHub Actions, GitLab CI or a generic CI."""
+    g = env.get
+    if g("GITHUB_ACTIONS") == "true" and g("GITHUB_REPOSITORY"):
+        server = clean_url(g("GITHUB_SERVER_URL") or "https://github.com")
+        repo_url = f"{server}/{g('GITHUB_REPOSITORY')}"
+        wf_ref = g("GITHUB_WORKFLOW_REF", "")  # owner/repo/.github/workflows/x.yml@refs/heads/main
+        run = f"{repo_url}/actions/runs/{g('GITHUB_RUN_ID', '')}"
+        if g("GITHUB_RUN_ATTEMPT"):
+            run += f"/attempts/{g('GITHUB_RUN_ATTEMPT')}"
+        workflow = {}
+        if wf_ref:
+            path, _, ref = wf_ref.partition("@")
+            workflow = {"ref": ref, "repository": repo_url, "path": path.split("/", 2)[-1]}
+        return BuildContext(
+            "github",
+            builder_id or (f"{server}/{wf_ref}" if wf_ref else f"{repo_url}/actions"),
+            run,
+            repo_url,
+            g("GITHUB_REF") or None,
+            None,
+            workflow,
+        )
+    if g("GITLAB_CI") == "true" and g("CI_PROJECT_PATH"):
+        server = clean_url(g("CI_SERVER_URL") or "https://gitlab.com")
+        repo_url = clean_url(g("CI_PROJECT_URL") or f"{server}/{g('CI_PROJECT_PATH')}")
+        if g("CI_MERGE_REQUEST_REF_PATH"):
+            ref = g("CI_MERGE_REQUEST_REF_PATH")
+        elif g("CI_COMMIT_TAG"):
+            ref = f"refs/tags/{g('CI_COMMIT_TAG')}"
+        elif g("CI_COMMIT_BRANCH") or g("CI_COMMIT_REF_NAME"):
+            ref = f"refs/heads/{g('CI_COMMIT_BRANCH') or g('CI_COMMIT_REF_NAME')}"
+        else:
+            ref = None
+        job = clean_url(g("CI_JOB_URL") or f"{repo_url}/-/jobs/{g('CI_JOB_ID', '')}")
+        runner = f"{server}/{g('CI_PROJECT_PATH')}/-/runners/{g('CI_RUNNER_ID')}" if g("CI_RUNNER_ID") else f"{server}/-/runners"
+        workflow = {k: v for k, v in {"pipeline": clean_url(g("CI_PIPELINE_URL", "")) if g("CI_PIPELINE_URL") else "",
+                                      "pipelineId": g("CI_PIPELINE_ID", ""), "configPath": g("CI_CONFIG_PATH", ""),
+                                      "job": g("CI_JOB_NAME", "")}.items() if v}
+        return BuildContext("gitlab", builder_id or runner, job, repo_url, ref, g("CI_JOB_STARTED_AT") or None, workflow)
+    invocation = next((g(k, "") for k in _GENERIC_INVOCATION if g(k)), "")
+    if "://" in invocation:
+        invocation = clean_url(invocation)
+    ci = "generic" if g("CI") or invocation else "local"
+    return BuildContext(ci, builder_id or g("SRCPROV_BUILDER_ID") or f"urn:srcprov:builder:{ci}", invocation)
+
+
+def source_url(repo: Repo, ctx: BuildContext) -> str:
+    """The repository's URL as an attestation names it: the CI's, else origin's (cleaned), else a file URL."""
+    if ctx.repository_url:
+        return ctx.repository_url
+    url = repo.config("remote.origin.url")
+    if url:
+        return clean_url(url)
+    return (repo.workdir or repo.common_dir).as_uri()
+
+
+def source_ref(repo: Repo, commit_id: str, rev: str, ctx: BuildContext) -> str:
+    """The ref the build is of: the CI's, else the branch or tag REV names, else HEAD's branch, else the commit."""
+    if ctx.ref:
+        return ctx.ref
+    pg = repo.pg
+    try:
+        ref = pg.lookup_reference_dwim(rev)
+        name = ref.resolve().name if ref.name == "HEAD" else ref.name
+        if name.startswith("refs/") and str(ref.resolve().peel().id) == commit_id:
+            return name
+    except (KeyError, ValueError, Exception):  # pygit2 raises GitError/InvalidSpecError for non-refs
+        pass
+    if not pg.head_is_detached and not pg.head_is_unborn and str(pg.head.target) == commit_id:
+        return pg.head.name
+    return commit_id
+
+
+def git_uri(url: str, ref: str) -> str:
+    """An SPDX-style VCS locator: `git+<url>@<ref>`."""
+    return f"git+{url}@{ref}"
+
+
+# --- the attestation ---------------------------------------------------------------------------
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except IsADirectoryError:
+        raise SrcprovError(f"{path} is a directory, not a file") from None
+    except OSError as e:
+        raise SrcprovError(f"cannot read {path}: {e.strerror}") from None
+    return h.hexdigest()
+
+
+def subject_name(path: str) -> str:
+    """How a subject is named: the path as given (normalised), or the file name of an absolute path."""
+    norm = os.path.normpath(path)
+    return os.path.basename(norm) if os.path.isabs(norm) or norm.startswith("..") else norm
+
+
+@dataclass(frozen=True)
+class NoteFacts:
+    """The commit's note as the attestation names it."""
+
+    blob: str
+    sha256: str
+    status: str
+    signers: tuple[str, ...]
+
+
+def note_facts(repo: Repo, policy: Policy, commit_id: str) -> NoteFacts | None:
+    """The commit's current note, its status under POLICY and who signed its records; None without a note."""
+    from srcprov.verify import verify_commits
+
+    cr = verify_commits(repo, policy, [commit_id])[0]
+    if cr.note_blob is None:
+        return None
+    data = repo.pg[cr.note_blob].data
+    signers = sorted({r.signer for r in cr.records if r.signer and r.status not in ("bad-signature", "malformed")})
+    return NoteFacts(cr.note_blob, hashlib.sha256(data).hexdigest(), cr.status, tuple(signers))
+
+
+def provenance_statement(
+    repo: Repo,
+    subjects: Sequence[tuple[str, str]],
+    commit_id: str,
+    note: NoteFacts | None,
+    ctx: BuildContext,
+    ref: str,
+    started_on: str,
+) -> dict[str, Any]:
+    """The SLSA Provenance v1 statement for SUBJECTS ((name, sha256) pairs) built from COMMIT_ID."""
+    url = source_url(repo, ctx)
+    source = {"uri": git_uri(url, ref), "digest": {"gitCommit": commit_id}}
+    deps: list[dict[str, Any]] = [{**source, "name": "source"}]
+    if note is not None:
+        deps.append({
+            "uri": git_uri(url, repo.notes_ref),
+            "name": "source-provenance",
+            "digest": {"sha256": note.sha256, "gitBlob": note.blob},
+            "mediaType": BUNDLE_MEDIA_TYPE,
+            "annotations": {"subjectGitCommit": commit_id, "status": note.status, "signers": list(note.signers)},
+        })
+    external: dict[str, Any] = {"source": source}
+    if ctx.workflow:
+        external["workflow"] = dict(ctx.workflow)
+    metadata = {"invocationId": ctx.invocation_id, "startedOn": ctx.started_on or started_on, "finishedOn": utc_now()}
+    if not metadata["invocationId"]:
+        del metadata["invocationId"]
+    predicate = {
+        "buildDefinition": {
+            "buildType": BUILD_TYPE,
+            "externalParameters": external,
+            "internalParameters": {},
+            "resolvedDependencies": deps,
+        },
+        "runDetails": {"builder": {"id": ctx.builder_id}, "metadata": metadata},
+    }
+    return statement([{"name": n, "digest": {"sha256": d}} for n, d in subjects], SLSA_PROVENANCE, predicate)
+
+
+def envelope_line(st: dict[str, Any], signer: KeySigner | None) -> bytes:
+    """The statement as a DSSE envelope line: signed by SIGNER, or with no signatures."""
+    from srcprov.dsse import statement_bytes
+    from srcprov.records import sign_statement
+
+    if signer is not None:
+        return sign_statement(st, signer)
+    return Envelope(PAYLOAD_TYPE, statement_bytes(st), ()).to_line()
+
+
+def attest(
+    repo: Repo,
+    subject_files: Sequence[str],
+    rev: str = "HEAD",
+    builder_id: str | None = None,
+    sign: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> bytes:
+    """The build attestation for SUBJECT_FILES built from REV: one DSSE envelope line (no newline)."""
+    from srcprov.cli import _policy
+    from srcprov.recorder import flush_quietly, make_signer
+
+    started = utc_now()
+    if not subject_files:
+        raise SrcprovError("attest needs at least one --subject FILE")
+    subjects = [(subject_name(p), file_digest(p)) for p in subject_files]
+    names = [n for n, _ in subjects]
+    if len(set(names)) != len(names):
+        raise SrcprovError("two --subject files have the same name")
+    commit_id = str(repo.resolve_commit(rev).id)
+    signer = make_signer(repo) if sign else None
+    flush_quietly(repo)
+    ctx = build_context(os.environ if env is None else env, builder_id)
+    policy = _policy(repo, None, None, required=False) if repo.workdir else _bare_policy()
+    note = note_facts(repo, policy, commit_id)
+    if note is None:
+        print(f"srcprov: warning: {commit_id[:12]} has no srcprov note in {repo.notes_ref}: the attestation "
+              "cannot name its records (fetch the notes, or `srcprov record`)", file=sys.stderr)
+    st = provenance_statement(repo, subjects, commit_id, note, ctx, source_ref(repo, commit_id, rev, ctx), started)
+    return envelope_line(st, signer)
+
+
+def _bare_policy() -> Policy:
+    from srcprov.policy import Policy
+
+    return Policy(source="none")
+
+
+# --- verification ------------------------------------------------------------------------------
+@dataclass
+class Link:
+    link: str
+    ok: bool | None  # None: not checked (an earlier link broke)
+    detail: str = ""
+
+
+@dataclass
+class ChainResult:
+    links: list[Link]
+    commit: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every link holds."""
+        return all(link.ok for link in self.links)
+
+    @property
+    def broken(self) -> str | None:
+        """The first link that broke, or None."""
+        return next((link.link for link in self.links if link.ok is False), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """`verify-attestation --json`."""
+        return {"ok": self.ok, "commit": self.commit, "brokenLink": self.broken,
+                "links": [{"link": x.link, "ok": x.ok, "detail": x.detail} for x in self.links]}
+
+
+class _Broken(Exception):
+    def __init__(self, link: str, detail: str) -> None:
+        super().__init__(detail)
+        self.link, self.detail = link, detail
+
+
+def load_attestation(path: str) -> tuple[Envelope, dict[str, Any]]:
+    """The envelope and statement in an attestation file; SrcprovError (exit 2) when it is not one."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise SrcprovError(f"cannot read {path}: {e.strerror}") from None
+    lines = [ln for ln in data.splitlines() if ln.strip()]
+    try:
+        env = parse_envelope(lines[0] if len(lines) == 1 else data)
+        st = parse_statement(env)
+    except (Malformed, IndexError) as e:
+        raise SrcprovError(f"{path} is not a DSSE envelope holding an in-toto statement: {e}") from None
+    if st["predicateType"] != SLSA_PROVENANCE:
+        raise SrcprovError(f"{path} holds a {st['predicateType']} statement, not SLSA provenance")
+    pred = st["predicate"]
+    deps = pred.get("buildDefinition", {}).get("resolvedDependencies") if isinstance(pred.get("buildDefinition"), dict) else None
+    if not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps):
+        raise SrcprovError(f"{path}: the provenance has no resolvedDependencies")
+    return env, st
+
+
+def verify_attestation(
+    repo: Repo, path: str, subject_files: Sequence[str], policy: Policy
+) -> ChainResult:
+    """Check the chain artifact -> attestation -> commit -> note -> signers, in the SPEC's order."""
+    from srcprov.verify import Verifier
+
+    if not subject_files:
+        raise SrcprovError("verify-attestation needs at least one --subject FILE")
+    env, st = load_attestation(path)
+    digests = [(p, file_digest(p)) for p in subject_files]  # bad input (exit 2) before any verdict
+    done: list[Link] = []
+    result = ChainResult(done)
+    with Verifier(repo, policy) as verifier:
+        checks = [
+            ("signature", lambda: _check_signature(verifier, policy, env)),
+            ("subject", lambda: _check_subjects(st, digests)),
+            ("commit", lambda: _check_commit(repo, st, result)),
+            ("note", lambda: _check_note(repo, st, result.commit or "")),
+            ("policy", lambda: _check_policy(repo, policy, result.commit or "", verifier)),
+        ]
+        for name, check in checks:
+            if result.broken:
+                done.append(Link(name, None, "not checked"))
+                continue
+            try:
+                done.append(Link(name, True, check()))
+            except _Broken as b:
+                done.append(Link(b.link, False, b.detail))
+    return result
+
+
+def _check_signature(verifier: Any, policy: Policy, env: Envelope) -> str:
+    from srcprov.gpg import key_problem
+
+    if not env.signatures:
+        raise _Broken("signature", "the attestation is not signed")
+    checks = verifier.gpg.verify_many([(env.pae(), s.sig) for s in env.signatures])
+    why = []
+    for chk in checks:
+        if chk.status != "good":
+            why.append(f"signed by {chk.fingerprint}, a key the policy does not hold" if chk.status == "no-key"
+                       else chk.detail or "bad signature")
+            continue
+        signer = policy.signer(chk.primary, "builder")
+        if signer is None:
+            listed = policy.listed(chk.primary)
+            why.append(f"{chk.primary} is listed without role builder" if listed
+                       else f"{chk.primary} is not a signer in the policy")
+            continue
+        problem = key_problem(verifier.gpg.keys, chk)
+        if problem:
+            why.append(problem)
+            continue
+        return f"signed by {chk.primary} ({signer.name or 'builder'}, role builder)"
+    raise _Broken("signature", "; ".join(why) or "no valid signature")
+
+
+def _check_subjects(st: dict[str, Any], digests: Sequence[tuple[str, str]]) -> str:
+    attested = {}
+    for s in st["subject"]:
+        d = s.get("digest", {}).get("sha256")
+        if isinstance(d, str):
+            attested.setdefault(d.lower(), str(s.get("name", "")))
+    for path, digest in digests:
+        if digest not in attested:
+            names = ", ".join(sorted(set(attested.values()))) or "none"
+            raise _Broken("subject", f"{path}: sha256 {digest[:16]}... is not attested (attested: {names})")
+    return ", ".join(f"{p} = {attested[d]}" for p, d in digests)
+
+
+def _dependency(st: dict[str, Any], name: str) -> dict[str, Any] | None:
+    deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+    return next((d for d in deps if d.get("name") == name), None)
+
+
+def _check_commit(repo: Repo, st: dict[str, Any], result: ChainResult) -> str:
+    import pygit2
+
+    deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+    src = _dependency(st, "source") or (deps[0] if deps else None)
+    commit_id = (src or {}).get("digest", {}).get("gitCommit") if isinstance((src or {}).get("digest"), dict) else None
+    if not isinstance(commit_id, str) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit_id):
+        raise _Broken("commit", "the attestation names no source commit (resolvedDependencies[0].digest.gitCommit)")
+    result.commit = commit_id
+    try:
+        obj = repo.pg[commit_id]
+    except (KeyError, ValueError):
+        obj = None
+    if not isinstance(obj, pygit2.Commit):
+        raise _Broken("commit", f"commit {commit_id} is not in this repository (fetch it?)")
+    return f"{commit_id} ({(src or {}).get('uri', '')})"
+
+
+def notes_history_refs(repo: Repo) -> list[str]:
+    """The notes ref and the tracking refs `sync` fetches into: where an attested note may be found."""
+    out = [repo.notes_ref] if repo.notes_ref in repo.pg.references else []
+    out += sorted(r for r in repo.pg.references if r.startswith("refs/notes/remotes/"))
+    return out
+
+
+def note_in_history(repo: Repo, commit_id: str, blob: str) -> bool:
+    """True when BLOB was COMMIT_ID's note at some commit of the notes ref's history."""
+    refs = notes_history_refs(repo)
+    if not refs:
+        return False
+    # One rev-list for the whole history; pygit2 looks up the note path in each notes tree.
+    ids = repo.git("rev-list", *refs, "--").stdout.decode().split()
+    return any(_note_in_tree(repo, repo.pg[nid].tree, commit_id) == blob for nid in ids)
+
+
+def _note_in_tree(repo: Repo, tree: Any, commit_id: str) -> str | None:
+    """The note blob for COMMIT_ID in a notes tree, flat or with 2-character fanout directories."""
+    rest = commit_id
+    while True:
+        if rest in tree:
+            entry = tree[rest]
+            return str(entry.id) if entry.type_str == "blob" else None
+        head, rest = rest[:2], rest[2:]
+        if not rest or head not in tree or tree[head].type_str != "tree":
+            return None
+        tree = repo.pg[tree[head].id]
+
+
+def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
+    from srcprov.notes import note_lines, read_note
+
+    dep = _dependency(st, "source-provenance")
+    if dep is None:
+        raise _Broken("note", "the attestation names no source-provenance dependency (the commit had no records?)")
+    digest = dep.get("digest") if isinstance(dep.get("digest"), dict) else {}
+    blob, sha = digest.get("gitBlob"), digest.get("sha256")
+    ann = dep.get("annotations") if isinstance(dep.get("annotations"), dict) else {}
+    if ann.get("subjectGitCommit", commit_id) != commit_id:
+        raise _Broken("note", f"source-provenance names commit {ann.get('subjectGitCommit')}, not the source {commit_id}")
+    if not isinstance(blob, str) or not isinstance(sha, str):
+        raise _Broken("note", "source-provenance has no gitBlob and sha256 digest")
+    if not note_in_history(repo, commit_id, blob):
+        raise _Broken("note", f"note {blob[:12]} was never the note of {commit_id[:12]} in {repo.notes_ref} "
+                              "(fetch the notes ref?)")
+    data = repo.pg[blob].data
+    if hashlib.sha256(data).hexdigest() != sha.lower():
+        raise _Broken("note", f"note {blob[:12]} does not hash to the attested sha256")
+    current = set(note_lines(read_note(repo, commit_id) or b""))
+    attested = note_lines(data)
+    gone = [ln for ln in attested if ln not in current]
+    if gone:
+        raise _Broken("note", f"{len(gone)} of the {len(attested)} attested record(s) are no longer in the "
+                              f"commit's current note (replaced or removed)")
+    added = len(current) - len(set(attested))
+    return f"note {blob[:12]} still stands" + (f" ({added} record(s) added since)" if added > 0 else "")
+
+
+def _check_policy(repo: Repo, policy: Policy, commit_id: str, verifier: Any) -> str:
+    from srcprov.verify import verdict_ok, verify_commits
+
+    cr = verify_commits(repo, policy, [commit_id], verifier=verifier)[0]
+    if not verdict_ok([cr]):
+        raise _Broken("policy", f"{commit_id[:12]} is {cr.status} under policy {policy.source}"
+                                + (f": {cr.reason}" if cr.reason else ""))
+    return f"{commit_id[:12]} {cr.status} under policy {policy.source}"
