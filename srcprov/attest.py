@@ -246,7 +246,6 @@ def attest(
     env: Mapping[str, str] | None = None,
 ) -> bytes:
     """The build attestation for SUBJECT_FILES built from REV: one DSSE envelope line (no newline)."""
-    from srcprov.cli import _policy
     from srcprov.recorder import flush_quietly, make_signer
 
     started = utc_now()
@@ -260,7 +259,7 @@ def attest(
     signer = make_signer(repo) if sign else None
     flush_quietly(repo)
     ctx = build_context(os.environ if env is None else env, builder_id)
-    policy = _policy(repo, None, None, required=False) if repo.workdir else _bare_policy()
+    policy = _work_tree_policy(repo)
     note = note_facts(repo, policy, commit_id)
     if note is None:
         print(f"srcprov: warning: {commit_id[:12]} has no srcprov note in {repo.notes_ref}: the attestation "
@@ -269,10 +268,15 @@ def attest(
     return envelope_line(st, signer)
 
 
-def _bare_policy() -> Policy:
-    from srcprov.policy import Policy
+def _work_tree_policy(repo: Repo) -> Policy:
+    """The policy the annotations' status is judged by: the work tree's, or none (nothing trusted)."""
+    from srcprov.policy import Policy, load_policy
 
-    return Policy(source="none")
+    try:
+        return load_policy(repo)
+    except SrcprovError as e:
+        print(f"srcprov: warning: {e}; the note's status is judged with no trusted signer", file=sys.stderr)
+        return Policy(source="none")
 
 
 # --- verification ------------------------------------------------------------------------------

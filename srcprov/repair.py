@@ -1,0 +1,179 @@
+"""`repair`: records for commits made where no hook ran (a forge's squash or rebase merge, a
+cherry-pick, filter-repo), written from the recorded commits they came from.
+
+A commit with no commit-provenance record is matched to recorded commits with the same tree (a squash
+merge of an up-to-date pull request has its head's tree; then the source is the set of the pull
+request's commits), else with the same `git patch-id --stable` (a rebase merge, a cherry-pick). A
+candidate that is an ancestor of the commit is no source (a revert can bring an old tree back). Several
+candidates that are not one change (different patch-ids, authors or author times) are reported, never
+guessed between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from srcprov.dsse import COMMIT_PROVENANCE
+from srcprov.notes import note_lines, read_all_notes
+from srcprov.records import predicate_of
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from srcprov.git import Repo
+
+
+@dataclass
+class Match:
+    commit: str
+    sources: list[str]  # the recorded commits it came from (rewrittenFrom)
+    how: str  # tree | squash | patch-id
+
+
+@dataclass
+class RepairResult:
+    dry_run: bool
+    repaired: list[Match] = field(default_factory=list)
+    ambiguous: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (commit, how, candidates)
+    unmatched: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    examined: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """`repair --json`."""
+        return {
+            "dryRun": self.dry_run,
+            "examined": self.examined,
+            "repaired": [{"commit": m.commit, "rewrittenFrom": m.sources, "match": m.how} for m in self.repaired],
+            "ambiguous": [{"commit": c, "match": how, "candidates": cands} for c, how, cands in self.ambiguous],
+            "unmatched": self.unmatched,
+            "failed": [{"commit": c, "reason": r} for c, r in self.failed],
+        }
+
+    def lines(self) -> list[str]:
+        """What a person reads."""
+        verb = "would repair" if self.dry_run else "repaired"
+        out = [f"{verb} {m.commit[:12]} from {', '.join(s[:12] for s in m.sources)} (same {m.how})"
+               for m in self.repaired]
+        out += [f"ambiguous {c[:12]}: same {how} as {', '.join(x[:12] for x in cands)}: not repaired "
+                f"(record it with `srcprov record --backfill {c[:12]}` if you know its origin)"
+                for c, how, cands in self.ambiguous]
+        if self.unmatched:
+            out.append(f"{len(self.unmatched)} commit(s) without a record match no recorded commit")
+        if not (self.repaired or self.ambiguous or self.unmatched):
+            out.append(f"nothing to repair: every one of {self.examined} commit(s) has a record")
+        return out
+
+
+def _has_provenance(repo: Repo, blob: str) -> bool:
+    return any(predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.pg[blob].data))
+
+
+def patch_ids(repo: Repo, commits: Iterable[str]) -> dict[str, str]:
+    """commit -> `git patch-id --stable` for non-merge commits, in one diff-tree | patch-id pass."""
+    commits = list(commits)
+    if not commits:
+        return {}
+    diff = repo.git("diff-tree", "--stdin", "-p", "--root", "--no-color", "--no-renames", "--no-ext-diff",
+                    input=("\n".join(commits) + "\n").encode()).stdout
+    out = repo.git("patch-id", "--stable", input=diff).stdout.decode().split("\n")
+    ids = {}
+    for line in out:
+        parts = line.split()
+        if len(parts) == 2:
+            ids[parts[1]] = parts[0]
+    return ids
+
+
+def _origin(c: pygit2.Commit, pid: str | None) -> tuple[Any, ...]:
+    """What makes two candidates one change: its patch, its author, its author time."""
+    return (pid, c.author.raw_email, c.author.time, c.author.offset)
+
+
+def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
+    """Match TARGETS (commits without records) to recorded commits; pure lookup, writes nothing."""
+    pg = repo.pg
+    res = RepairResult(dry_run=True)
+    notes = read_all_notes(repo)
+    recorded = []
+    for cid, blob in notes.items():
+        if cid in pg and _has_provenance(repo, blob):
+            recorded.append(cid)
+    by_tree: dict[str, list[str]] = {}
+    for cid in recorded:
+        by_tree.setdefault(str(pg[cid].tree_id), []).append(cid)
+    pids: dict[str, str] | None = None
+    by_pid: dict[str, list[str]] = {}
+
+    def not_ancestor(target: str, cands: list[str]) -> list[str]:
+        return sorted(c for c in cands if c != target and not pg.descendant_of(target, c))
+
+    for t in targets:
+        commit = pg[t]
+        cands = not_ancestor(t, by_tree.get(str(commit.tree_id), []))
+        how = "tree"
+        if not cands and len(commit.parent_ids) < 2:
+            if pids is None:
+                # One pass for every target and every recorded commit, computed only when needed.
+                pids = patch_ids(repo, dict.fromkeys([*targets, *recorded]))
+                for cid in recorded:
+                    if cid in pids:
+                        by_pid.setdefault(pids[cid], []).append(cid)
+            pid = pids.get(t)
+            cands = not_ancestor(t, by_pid.get(pid, [])) if pid else []
+            how = "patch-id"
+        if not cands:
+            res.unmatched.append(t)
+            continue
+        if len(cands) > 1:
+            if pids is None:
+                pids = patch_ids(repo, dict.fromkeys([*targets, *recorded]))
+            origins = {_origin(pg[c], pids.get(c)) for c in cands}
+            if len(origins) > 1:
+                res.ambiguous.append((t, how, cands))
+                continue
+        sources = cands
+        if how == "tree":
+            sources, how = _squashed(repo, commit, cands)
+        res.repaired.append(Match(t, sources, how))
+    return res
+
+
+def _squashed(repo: Repo, commit: pygit2.Commit, cands: list[str]) -> tuple[list[str], str]:
+    """For a squash merge, the pull request's commits: those of the matched head not in the target's parent.
+
+    A single-commit copy (its parent's tree equals the target's parent's) is a plain rewrite of that commit.
+    """
+    pg = repo.pg
+    if len(cands) != 1 or len(commit.parent_ids) != 1:
+        return cands, "tree"
+    head = pg[cands[0]]
+    parent_tree = str(pg[commit.parent_ids[0]].tree_id)
+    if head.parent_ids and str(pg[head.parent_ids[0]].tree_id) == parent_tree:
+        return cands, "tree"
+    proc = repo.git("rev-list", "--no-merges", "--reverse", cands[0], f"^{commit.parent_ids[0]}", "--")
+    squashed = proc.stdout.decode().split()
+    if len(squashed) <= 1 or len(squashed) > 1000:
+        return cands, "tree"
+    return squashed, "squash"
+
+
+def repair(repo: Repo, revs: list[str], dry_run: bool = False) -> RepairResult:
+    """Find the sources of the commits in REVS that have no commit-provenance record and record them."""
+    from srcprov.recorder import Entry, make_signer, record_commits
+
+    commits = repo.rev_list(revs)
+    notes = read_all_notes(repo)
+    targets = [c for c in commits if c not in notes or not _has_provenance(repo, notes[c])]
+    targets.reverse()  # oldest first, as the commits were made
+    res = find_sources(repo, targets)
+    res.examined = len(commits)
+    res.dry_run = dry_run
+    if dry_run or not res.repaired:
+        return res
+    out = record_commits(repo, [Entry(m.commit, "repair", olds=list(m.sources)) for m in res.repaired], make_signer(repo))
+    res.failed = out.failed
+    written = set(out.written)
+    res.repaired = [m for m in res.repaired if m.commit in written]
+    return res
