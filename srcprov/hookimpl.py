@@ -129,6 +129,10 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: str) -> int:
     """Queue each rewritten commit with the old commits it replaces (several for a squash)."""
     from srcprov.recorder import enqueue
 
+    if args and args[0] == "amend" and any((repo.git_dir / d).is_dir() for d in ("rebase-merge", "rebase-apply")):
+        # The sequencer amends its own intermediate commits (squash, fixup); the rebase's own
+        # post-rewrite, at the end, maps the original commits to the final ones.
+        return 0
     olds: dict[str, list[str]] = {}
     for line in stdin.splitlines():
         parts = line.split()

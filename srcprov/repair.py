@@ -107,7 +107,9 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
     by_pid: dict[str, list[str]] = {}
 
     def not_ancestor(target: str, cands: list[str]) -> list[str]:
-        return sorted(c for c in cands if c != target and not pg.descendant_of(target, c))
+        # A source is neither an ancestor (a revert brings an old tree back) nor a descendant.
+        return sorted(c for c in cands
+                      if c != target and not pg.descendant_of(target, c) and not pg.descendant_of(c, target))
 
     for t in targets:
         commit = pg[t]
