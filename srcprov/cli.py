@@ -112,9 +112,12 @@ def record(
     from srcprov.progress import Progress
     from srcprov.recorder import Entry, drain, make_signer, pending, record_commits
 
+    from srcprov.records import claims_from
+
     repo = open_repo()
     if wait and not pending_:
         raise SrcprovError("--wait goes with --pending")
+    claims_from("", list(claim or ()))  # bad --claim values fail before anything is signed
     if pending_:
         if revs or backfill or claim or force:
             raise SrcprovError("--pending takes no revisions, --backfill, --claim or --force")

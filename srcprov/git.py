@@ -89,6 +89,11 @@ class Repo:
         try:
             self.pg: pygit2.Repository = pygit2.Repository(found)
         except pygit2.GitError as e:
+            if "object format" in str(e):
+                raise SrcprovError(
+                    f"{start} is a SHA-256 repository, which this build of pygit2 (libgit2 "
+                    f"{pygit2.LIBGIT2_VERSION}) cannot read"
+                ) from None
             raise SrcprovError(f"cannot open repository {start}: {e}") from None
         self.git_dir = Path(self.pg.path).resolve()
         self.workdir: Path | None = Path(self.pg.workdir).resolve() if self.pg.workdir else None

@@ -45,12 +45,18 @@ def person(sig: pygit2.Signature) -> dict[str, str]:
     }
 
 
+def raw_parents(commit: pygit2.Commit) -> list[str]:
+    """The parents the commit object names: a shallow clone's grafts (which hide them) do not count."""
+    header = commit.read_raw().split(b"\n\n", 1)[0]
+    return [line[7:].decode("ascii") for line in header.split(b"\n") if line.startswith(b"parent ")]
+
+
 def commit_facts(commit: pygit2.Commit) -> dict[str, Any]:
     """The `commit` object of a record: what verification compares with the commit itself."""
     return {
         "id": str(commit.id),
         "tree": str(commit.tree_id),
-        "parents": [str(p) for p in commit.parent_ids],
+        "parents": raw_parents(commit),
         "author": person(commit.author),
         "committer": person(commit.committer),
     }

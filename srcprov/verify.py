@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Malformed, parse_envelope, parse_statement
 from srcprov.notes import note_lines, read_all_notes
-from srcprov.records import commit_facts
+from srcprov.records import commit_facts, raw_parents
 from srcprov.timefmt import parse_rfc3339
 
 if TYPE_CHECKING:
@@ -298,7 +298,7 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
     if policy.require.backfilled == "deny" and pred.get("recorder", {}).get("trigger") == "backfill":
         cr.status, cr.reason = "backfill-denied", "the policy denies backfilled records"
         return
-    if len(commit.parent_ids) < 2:
+    if len(raw_parents(commit)) < 2:
         problem = _checks_problem(policy, pred)
         if problem:
             cr.status, cr.reason = "unchecked", problem

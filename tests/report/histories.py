@@ -224,6 +224,9 @@ class HistoryWriter:
                 self.criss_cross(self.lanes[0], side)
             else:
                 self.merge(side, self.lanes[0])
+        # Every side lane ends merged, so all commits are reachable from main.
+        for side in self.lanes[1:]:
+            self.merge(self.lanes[0], side)
         # Leave main at lane 0's head (fast-import writes the last commit's ref last).
         self.out.append(b"reset refs/heads/main\nfrom :%d\n\n" % self.lanes[0].head)
         return b"".join(self.out)
