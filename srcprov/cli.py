@@ -248,7 +248,7 @@ def show(
     print(f"commit {cr.commit}: {cr.status}" + (f" ({cr.reason})" if cr.reason and cr.status != "verified" else ""))
     if not cr.records:
         print("  no records")
-    for r in cr.records:
+    for r in sorted(cr.records, key=lambda r: r.predicate_type != "urn:srcprov:commit-provenance:v1"):
         kind = (r.predicate_type or "?").rsplit(":", 2)[-2] if r.predicate_type and r.predicate_type.startswith("urn:srcprov:") else (r.predicate_type or "unreadable")
         print(f"  {kind}: {r.status}" + (f" - {r.reason}" if r.reason else "") + (f"  signer {r.signer}" if r.signer else ""))
         pred = (r.statement or {}).get("predicate") or {}
