@@ -7,9 +7,10 @@ import hashlib
 import os
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from srcprov.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 
@@ -28,7 +28,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    repo: Optional[str] = typer.Option(None, "--repo", help="Repository path (default: the one containing the working directory)."),
+    repo: str | None = typer.Option(None, "--repo", help="Repository path (default: the one containing the working directory)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     _state["repo"] = repo
@@ -63,7 +63,7 @@ def _flush(repo: Any) -> None:
 # --- install ----------------------------------------------------------------------------------
 @app.command()
 def install(
-    hooks: Optional[str] = typer.Option(None, "--hooks", help="Comma-separated hooks (default: all five)."),
+    hooks: str | None = typer.Option(None, "--hooks", help="Comma-separated hooks (default: all five)."),
     force: bool = typer.Option(False, "--force", help="Install even beside a hook manager, or over a leftover chained hook."),
 ) -> None:
     """Install the hook shims into the effective hooks directory (core.hooksPath honoured)."""
@@ -100,9 +100,9 @@ def hook(ctx: typer.Context, name: str = typer.Argument(..., help="Hook name."))
 # --- record / review --------------------------------------------------------------------------
 @app.command()
 def record(
-    revs: Optional[List[str]] = typer.Argument(None, help="Commits or ranges (default HEAD)."),
+    revs: list[str] | None = typer.Argument(None, help="Commits or ranges (default HEAD)."),
     backfill: bool = typer.Option(False, "--backfill", help="Mark records made after the fact; with a range, fill every commit that has none."),
-    claim: Optional[List[str]] = typer.Option(None, "--claim", help="KEY=VALUE added to claims (e.g. origin=vendored)."),
+    claim: list[str] | None = typer.Option(None, "--claim", help="KEY=VALUE added to claims (e.g. origin=vendored)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing commit-provenance record."),
     pending_: bool = typer.Option(False, "--pending", help="Write the records whose hook could not."),
     wait: bool = typer.Option(False, "--wait", help="With --pending: wait for a running worker first."),
@@ -111,7 +111,6 @@ def record(
     """Write a signed commit-provenance record for each commit."""
     from srcprov.progress import Progress
     from srcprov.recorder import Entry, drain, make_signer, pending, record_commits
-
     from srcprov.records import claims_from
 
     repo = open_repo()
@@ -142,9 +141,9 @@ def record(
         from srcprov.notes import read_all_notes
 
         have = read_all_notes(repo)
+        from srcprov.dsse import COMMIT_PROVENANCE
         from srcprov.notes import note_lines
         from srcprov.records import predicate_of
-        from srcprov.dsse import COMMIT_PROVENANCE
 
         commits = [c for c in commits if c not in have or not any(
             predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.pg[have[c]].data))]
@@ -184,7 +183,7 @@ def _print_outcome(res: Any, as_json: bool) -> None:
 
 @app.command()
 def review(
-    revs: List[str] = typer.Argument(..., help="Commits to review."),
+    revs: list[str] = typer.Argument(..., help="Commits to review."),
     verdict: str = typer.Option("approved", "--verdict", help="approved or rejected."),
     comment: str = typer.Option("", "--comment", help="A comment kept in the record."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
@@ -215,7 +214,7 @@ def review(
 
 
 # --- show / verify ----------------------------------------------------------------------------
-def _policy(repo: Any, policy_dir: Optional[str], policy_rev: Optional[str], required: bool = True) -> Any:
+def _policy(repo: Any, policy_dir: str | None, policy_rev: str | None, required: bool = True) -> Any:
     from srcprov.policy import Policy, load_policy
 
     try:
@@ -230,8 +229,8 @@ def _policy(repo: Any, policy_dir: Optional[str], policy_rev: Optional[str], req
 @app.command()
 def show(
     rev: str = typer.Argument("HEAD", help="The commit."),
-    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
-    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV."),
+    policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Decode a commit's records and show each with its verification status."""
@@ -249,7 +248,8 @@ def show(
     if not cr.records:
         print("  no records")
     for r in sorted(cr.records, key=lambda r: r.predicate_type != "urn:srcprov:commit-provenance:v1"):
-        kind = (r.predicate_type or "?").rsplit(":", 2)[-2] if r.predicate_type and r.predicate_type.startswith("urn:srcprov:") else (r.predicate_type or "unreadable")
+        pt = r.predicate_type or "unreadable"
+        kind = pt.split(":")[2] if pt.startswith("urn:srcprov:") else pt
         print(f"  {kind}: {r.status}" + (f" - {r.reason}" if r.reason else "") + (f"  signer {r.signer}" if r.signer else ""))
         pred = (r.statement or {}).get("predicate") or {}
         if "recorder" in pred:
@@ -269,9 +269,9 @@ def show(
 
 @app.command()
 def verify(
-    revs: Optional[List[str]] = typer.Argument(None, help="Commits or ranges (default HEAD; A..B and --all as in git log)."),
-    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
-    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
+    revs: list[str] | None = typer.Argument(None, help="Commits or ranges (default HEAD; A..B and --all as in git log)."),
+    policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
     strict: bool = typer.Option(False, "--strict", help="Also fail when any record of any commit is bad."),
     all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
@@ -315,8 +315,8 @@ def policy_init(force: bool = typer.Option(False, "--force", help="Overwrite an 
 @policy_app.command("add-signer")
 def policy_add_signer(
     key: str = typer.Argument(..., help="A key id, fingerprint or email gpg knows."),
-    email: Optional[List[str]] = typer.Option(None, "--email", help="Allowed committer email (repeatable)."),
-    role: Optional[List[str]] = typer.Option(None, "--role", help="author, reviewer or builder (repeatable; default author)."),
+    email: list[str] | None = typer.Option(None, "--email", help="Allowed committer email (repeatable)."),
+    role: list[str] | None = typer.Option(None, "--role", help="author, reviewer or builder (repeatable; default author)."),
 ) -> None:
     """Export a public key to .srcprov/keys/<FPR>.asc and list it as a signer."""
     from srcprov.policy_edit import add_signer
@@ -326,8 +326,8 @@ def policy_add_signer(
 
 @policy_app.command("show")
 def policy_show(
-    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
-    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV."),
+    policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Show the policy."""
@@ -373,7 +373,7 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Machine output.")
 
 
 @app.command()
-def demo(directory: Optional[str] = typer.Option(None, "--dir", help="Where to build the demo (default: a new temporary directory).")) -> None:
+def demo(directory: str | None = typer.Option(None, "--dir", help="Where to build the demo (default: a new temporary directory).")) -> None:
     """Build a repository from the sample project and run the whole flow, printing each step."""
     from srcprov.demo import run_demo
 
@@ -381,10 +381,23 @@ def demo(directory: Optional[str] = typer.Option(None, "--dir", help="Where to b
 
 
 # --- entry ------------------------------------------------------------------------------------
+def _click_exceptions() -> list[Any]:
+    """click's exception modules: typer >= 0.20 vendors its own copy of click, older ones use click."""
+    mods = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            mods.append(__import__(name, fromlist=["Exit"]))
+        except ImportError:
+            pass
+    return mods
+
+
 def run(argv: list[str]) -> int:
     """Run the CLI; every error becomes one line `srcprov: error: ...` and an exit code."""
-    import click
-
+    mods = _click_exceptions()
+    exits = (typer.Exit, *(m.Exit for m in mods if hasattr(m, "Exit")))
+    aborts = (typer.Abort, *(m.Abort for m in mods if hasattr(m, "Abort")))
+    usage = tuple(m.ClickException for m in mods)
     cmd = typer.main.get_command(app)
     try:
         result = cmd.main(args=argv, prog_name="srcprov", standalone_mode=False)
@@ -392,12 +405,16 @@ def run(argv: list[str]) -> int:
     except SrcprovError as e:
         print(f"srcprov: error: {e}", file=sys.stderr)
         return e.exit_code
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.exceptions.Abort:
+    except exits as e:
+        return int(e.exit_code or 0)
+    except aborts:
         print("srcprov: error: aborted", file=sys.stderr)
         return 2
-    except click.ClickException as e:
+    except usage as e:
+        ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())
+            return 2
         print(f"srcprov: error: {e.format_message()}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

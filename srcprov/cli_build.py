@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -14,10 +13,10 @@ from srcprov.errors import SrcprovError
 
 @app.command()
 def attest(
-    subject: List[str] = typer.Option(..., "--subject", help="An artifact the build made (repeatable)."),
+    subject: list[str] = typer.Option(..., "--subject", help="An artifact the build made (repeatable)."),
     rev: str = typer.Option("HEAD", "--rev", help="The commit the build is of."),
-    builder_id: Optional[str] = typer.Option(None, "--builder-id", help="The builder's URI (default: from the CI's environment)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the attestation here (default: stdout)."),
+    builder_id: str | None = typer.Option(None, "--builder-id", help="The builder's URI (default: from the CI's environment)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the attestation here (default: stdout)."),
     no_sign: bool = typer.Option(False, "--no-sign", help='Leave the envelope unsigned ("signatures": []).'),
 ) -> None:
     """Write an in-toto SLSA Provenance v1 attestation linking the artifacts to the commit and its records."""
@@ -38,9 +37,9 @@ def attest(
 @app.command("verify-attestation")
 def verify_attestation(
     file: str = typer.Argument(..., help="The attestation (a DSSE envelope)."),
-    subject: List[str] = typer.Option(..., "--subject", help="An artifact to check against the attestation (repeatable)."),
-    policy_dir: Optional[str] = typer.Option(None, "--policy", help="A .srcprov directory."),
-    policy_rev: Optional[str] = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
+    subject: list[str] = typer.Option(..., "--subject", help="An artifact to check against the attestation (repeatable)."),
+    policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory."),
+    policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Verify the chain artifact -> attestation -> commit -> note -> signers; name the first broken link."""
@@ -81,7 +80,7 @@ def sync(
 
 @app.command()
 def repair(
-    revs: Optional[List[str]] = typer.Argument(None, help="Commits or a range (default HEAD: HEAD's whole history)."),
+    revs: list[str] | None = typer.Argument(None, help="Commits or a range (default HEAD: HEAD's whole history)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be repaired; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, no_git_env

@@ -5,8 +5,9 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from srcprov.errors import SrcprovError
 
@@ -92,7 +93,7 @@ def write_notes(repo: Repo, changes: Mapping[str, bytes | None], message: str = 
     if not changes:
         return
     pg = repo.pg
-    for attempt in range(3):
+    for _attempt in range(3):
         old = notes_tip(repo)
         current = _tree_notes(repo, pg[old].tree) if old else {}
         for commit_id, data in changes.items():

@@ -7,9 +7,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE
 from srcprov.errors import SrcprovError

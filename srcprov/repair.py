@@ -11,8 +11,9 @@ guessed between.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE
 from srcprov.notes import note_lines, read_all_notes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from srcprov.errors import SrcprovError
 
@@ -33,7 +33,7 @@ def rfc3339(seconds: int, offset_minutes: int = 0) -> str:
 
 def utc_now() -> str:
     """Now, in UTC, RFC 3339 with seconds."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_rfc3339(text: object) -> datetime | None:

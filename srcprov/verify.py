@@ -178,18 +178,18 @@ class Verifier:
                 to_check.append((len(results) - 1, env.pae(), s.sig))
         checks = self.gpg.verify_many([(p, s) for _, p, s in to_check])
         by_record: dict[int, list[Any]] = {}
-        for (idx, _, _), chk in zip(to_check, checks):
+        for (idx, _, _), chk in zip(to_check, checks, strict=True):
             by_record.setdefault(idx, []).append(chk)
-        for i, ((cid, _), r) in enumerate(zip(items, results)):
+        for i, ((cid, _), r) in enumerate(zip(items, results, strict=True)):
             if parsed[i] is None:
                 continue
             self._judge(r, cid, by_record.get(i, []))
         return results
 
     def _judge(self, r: RecordResult, attached_to: str, checks: list[Any]) -> None:
-        from srcprov.gpg import key_problem
-
         import pygit2
+
+        from srcprov.gpg import key_problem
 
         st = r.statement or {}
         pred = st["predicate"]
@@ -341,7 +341,7 @@ def verify_commits(repo: Repo, policy: Policy, commits: list[str], verifier: Ver
     own = verifier is None
     v = verifier or Verifier(repo, policy)
     try:
-        for cr, rr in zip(owners, v.check_lines(items)):
+        for cr, rr in zip(owners, v.check_lines(items), strict=True):
             cr.records.append(rr)
     finally:
         if own:

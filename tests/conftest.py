@@ -56,8 +56,8 @@ def keys() -> Keys:
     for name in ("alice", "bob", "mallory", "revoked", "builder"):
         made[name] = generate_key("gpg", home, name.title(), f"{name}@example.com")
     # Created in the past so that a later self-signature can put its expiry before today.
-    params = ("%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: Expired\n"
-              "Name-Email: expired@example.com\nExpire-Date: 0\n%commit\n").encode()
+    params = (b"%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: Expired\n"
+              b"Name-Email: expired@example.com\nExpire-Date: 0\n%commit\n")
     out = _gpg(home, f"--faked-system-time={past}!", "--status-fd", "1", "--gen-key", input=params).stdout.decode()
     made["expired"] = next(ln.split()[3] for ln in out.splitlines() if "KEY_CREATED" in ln)
     yield Keys(home, **made)

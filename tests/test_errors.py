@@ -9,8 +9,6 @@ import sys
 
 import pytest
 
-from conftest import make_repo
-
 
 def run(cwd, *args, env=None):
     return subprocess.run([sys.executable, "-m", "srcprov", *args], cwd=cwd, capture_output=True, text=True, env=env,

@@ -63,7 +63,7 @@ def test_mutated_records_get_a_status(verifier_and_line, data):
     for r in results:
         assert r.status in RECORD_STATUSES
     # A mutated line that still verifies must be byte-identical in meaning: same statement.
-    for ln, r in zip(lines, results):
+    for ln, r in zip(lines, results, strict=True):
         if r.status == "verified":
             assert json.loads(base64.b64decode(json.loads(ln)["payload"])) == json.loads(
                 base64.b64decode(json.loads(line)["payload"]))

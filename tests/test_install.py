@@ -59,4 +59,5 @@ def test_shim_knows_interpreter_and_id(tmp_path, keys):
 def test_unknown_hook_name(tmp_path, keys):
     r = make_repo(tmp_path / "r", keys, hooks=False)
     proc = r.srcprov("install", "--hooks", "pre-commit,bogus", check=2)
-    assert proc.stderr.strip().splitlines() == ["srcprov: error: unknown hook 'bogus' (hooks: pre-commit, post-commit, post-merge, post-rewrite, pre-push)"]
+    assert proc.stderr.strip().splitlines() == [
+        "srcprov: error: unknown hook 'bogus' (hooks: pre-commit, post-commit, post-merge, post-rewrite, pre-push)"]
