@@ -355,6 +355,43 @@ def policy_show(
     print(f"require: since={r.since or 'the first commit'} backfilled={r.backfilled} reviews={r.reviews}")
 
 
+# --- report -----------------------------------------------------------------------------------
+@app.command()
+def report(
+    rev: str = typer.Option("HEAD", "--rev", help="The revision to report on."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Reference time: an ISO date, or a revision (its committer time)."),
+    date: str = typer.Option("author", "--date", help="author or committer time decides a line's age."),
+    buckets: str = typer.Option("1d,14d,90d,365d,730d", "--buckets", help="Age bucket edges."),
+    windows: str = typer.Option("14d,90d,365d", "--windows", help="Churn windows back from AS-OF."),
+    by: str = typer.Option("dir", "--by", help="Group rows by dir or file."),
+    depth: int = typer.Option(1, "--depth", help="Directory depth for --by dir."),
+    path: list[str] | None = typer.Option(None, "--path", help="Only paths matching this glob (repeatable)."),
+    fmt: str = typer.Option("table", "--format", help="table, json, markdown, csv or html."),
+    output: str | None = typer.Option(None, "--output", help="Write to FILE instead of stdout."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory (for coverage)."),
+    policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (for coverage)."),
+) -> None:
+    """The provenance report: age, churn, authors, coverage, origin, review, hotspots and legacy."""
+    from srcprov.report import run_report
+    from srcprov.verify import report_facts
+
+    repo = open_repo()
+    fmt = "json" if as_json else fmt
+    repo.resolve_commit(rev)
+    _flush(repo)
+    facts_for = None
+    try:
+        facts_for = report_facts(repo, _policy(repo, policy_dir, policy_rev))
+    except SrcprovError as e:
+        if policy_dir or policy_rev:
+            raise
+        print(f"srcprov: warning: {e}; coverage counts every commit as missing", file=sys.stderr)
+    run_report(repo, rev=rev, as_of=as_of, date_field=date, buckets=buckets, windows=windows, by=by, depth=depth,
+               paths=list(path or []), fmt=fmt, output=output, facts_for=facts_for,
+               progress=fmt != "json" and sys.stderr.isatty())
+
+
 # --- doctor / demo ----------------------------------------------------------------------------
 @app.command()
 def doctor(as_json: bool = typer.Option(False, "--json", help="Machine output.")) -> None:
