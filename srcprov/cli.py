@@ -89,7 +89,7 @@ def uninstall() -> None:
               file=sys.stderr)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def hook(ctx: typer.Context, name: str = typer.Argument(..., help="Hook name.")) -> None:
     """What the shims call; not for people."""
     from srcprov.hookimpl import run_hook
