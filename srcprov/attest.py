@@ -60,6 +60,7 @@ class BuildContext:
     ref: str | None = None
     started_on: str | None = None
     workflow: dict[str, str] = field(default_factory=dict)
+    ref_commit: str | None = None  # the commit the CI's ref points at (GITHUB_SHA)
 
 
 # Generic CI systems: variables naming a build (never a token; URLs are cleaned).
@@ -89,6 +90,7 @@ def build_context(env: Mapping[str, str], builder_id: str | None = None) -> Buil
             g("GITHUB_REF") or None,
             None,
             workflow,
+            g("GITHUB_SHA") or None,
         )
     if g("GITLAB_CI") == "true" and g("CI_PROJECT_PATH"):
         server = clean_url(g("CI_SERVER_URL") or "https://gitlab.com")
@@ -127,14 +129,19 @@ def source_url(repo: Repo, ctx: BuildContext) -> str:
 def source_ref(repo: Repo, commit_id: str, rev: str, ctx: BuildContext) -> str:
     """The ref the build is of: the CI's, else the branch or tag REV names, else HEAD's branch, else the commit."""
     if ctx.ref:
+        pr = re.fullmatch(r"(refs/pull/\d+)/merge", ctx.ref)
+        if pr and ctx.ref_commit and ctx.ref_commit != commit_id:
+            return f"{pr.group(1)}/head"  # the job checked out the pull request's head, not GitHub's merge
         return ctx.ref
+    import pygit2
+
     pg = repo.pg
     try:
         ref = pg.lookup_reference_dwim(rev)
         name = ref.resolve().name if ref.name == "HEAD" else ref.name
         if name.startswith("refs/") and str(ref.resolve().peel().id) == commit_id:
             return name
-    except (KeyError, ValueError, Exception):  # pygit2 raises GitError/InvalidSpecError for non-refs
+    except (KeyError, ValueError, pygit2.GitError):  # REV is no ref name (a commit id, HEAD~1)
         pass
     if not pg.head_is_detached and not pg.head_is_unborn and str(pg.head.target) == commit_id:
         return pg.head.name

@@ -106,6 +106,7 @@ def record(
     force: bool = typer.Option(False, "--force", help="Replace an existing commit-provenance record."),
     pending_: bool = typer.Option(False, "--pending", help="Write the records whose hook could not."),
     wait: bool = typer.Option(False, "--wait", help="With --pending: wait for a running worker first."),
+    all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref (with --backfill)."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Write a signed commit-provenance record for each commit."""
@@ -118,7 +119,7 @@ def record(
         raise SrcprovError("--wait goes with --pending")
     claims_from("", list(claim or ()))  # bad --claim values fail before anything is signed
     if pending_:
-        if revs or backfill or claim or force:
+        if revs or backfill or claim or force or all_:
             raise SrcprovError("--pending takes no revisions, --backfill, --claim or --force")
         n = len(pending(repo))
         res = drain(repo, wait=wait)
@@ -130,7 +131,7 @@ def record(
         if res.failed:
             raise SrcprovError(f"{len(res.failed)} record(s) still queued: {res.failed[0][1]}")
         return
-    revs = list(revs or ["HEAD"])
+    revs = list(revs or ([] if all_ else ["HEAD"])) + (["--all"] if all_ else [])
     is_range = any(".." in r or r.startswith("^") or r.startswith("--") for r in revs)
     commits = _commits_for(repo, revs)
     if not commits:
@@ -274,6 +275,7 @@ def verify(
     policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
     strict: bool = typer.Option(False, "--strict", help="Also fail when any record of any commit is bad."),
     all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref."),
+    vsa: str | None = typer.Option(None, "--vsa", help="Also write a signed SLSA Source VSA for the newest commit to FILE."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Verify the records of each commit in the range against the policy."""
@@ -288,6 +290,11 @@ def verify(
     policy = _policy(repo, policy_dir, policy_rev)
     results = verify_commits(repo, policy, commits)
     ok = verdict_ok(results, strict)
+    if vsa:
+        from srcprov.recorder import make_signer
+        from srcprov.vsa import write_vsa
+
+        write_vsa(repo, policy, results, vsa, make_signer(repo), passed=ok)
     if as_json:
         emit_json({"ok": ok, "policy": policy.source, "commits": [cr.to_json() for cr in results]})
     else:

@@ -7,7 +7,7 @@ import json
 import subprocess
 import threading
 
-from conftest import make_repo
+from gitfixtures import make_repo
 
 
 def cp_count(repo, commit: str) -> int:

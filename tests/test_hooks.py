@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 
-from conftest import make_repo
+from gitfixtures import make_repo
 
 
 def records(repo, rev="HEAD"):

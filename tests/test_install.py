@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from conftest import make_repo
+from gitfixtures import make_repo
 
 FOREIGN = b"#!/bin/sh\necho foreign-pre-commit-ran >> \"$(git rev-parse --git-dir)/foreign.log\"\nexit ${FOREIGN_EXIT:-0}\n"
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_repo
+from gitfixtures import make_repo
 
 
 def queued(repo) -> list[str]:

@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from conftest import make_repo
+from gitfixtures import make_repo
 
 
 def verify_json(repo, *revs, check=False):
