@@ -101,10 +101,7 @@ def write_notes(repo: Repo, changes: Mapping[str, bytes | None], message: str = 
                 current.pop(commit_id, None)
             else:
                 current[commit_id] = str(pg.create_blob(data))
-        tb = pg.TreeBuilder()
-        for name in sorted(current):
-            tb.insert(name, pygit2.Oid(hex=current[name]), pygit2.enums.FileMode.BLOB)
-        tree = tb.write()
+        tree = _notes_tree(pg, current)
         sig = _notes_signature(repo)
         new = pg.create_commit(None, sig, sig, message + "\n", tree, [pygit2.Oid(hex=old)] if old else [])
         zero = "0" * len(str(new))
@@ -112,6 +109,30 @@ def write_notes(repo: Repo, changes: Mapping[str, bytes | None], message: str = 
         if proc.returncode == 0:
             return
     raise SrcprovError(f"could not update {repo.notes_ref}: it kept moving under us")
+
+
+FANOUT_AT = 256  # like git notes: past this many notes, one level of two-hex-digit directories
+
+
+def _notes_tree(pg: object, notes: dict[str, str]) -> object:
+    """Write a notes tree: flat while small, `ab/cdef...` fanout beyond FANOUT_AT notes."""
+    import pygit2
+
+    blob = pygit2.enums.FileMode.BLOB
+    top = pg.TreeBuilder()  # type: ignore[attr-defined]
+    if len(notes) <= FANOUT_AT:
+        for name in sorted(notes):
+            top.insert(name, pygit2.Oid(hex=notes[name]), blob)
+        return top.write()
+    groups: dict[str, list[str]] = {}
+    for name in notes:
+        groups.setdefault(name[:2], []).append(name)
+    for prefix in sorted(groups):
+        sub = pg.TreeBuilder()  # type: ignore[attr-defined]
+        for name in sorted(groups[prefix]):
+            sub.insert(name[2:], pygit2.Oid(hex=notes[name]), blob)
+        top.insert(prefix, sub.write(), pygit2.enums.FileMode.TREE)
+    return top.write()
 
 
 def _notes_signature(repo: Repo) -> object:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE
 from srcprov.errors import SrcprovError
-from srcprov.notes import note_bytes, note_lines, notes_lock, read_note, write_notes
+from srcprov.notes import note_bytes, note_lines, notes_lock, write_notes
 from srcprov.records import RecordInput, predicate_of, provenance_statement, record_digest, sign_statement
 from srcprov.timefmt import parse_duration, rfc3339
 
@@ -160,7 +160,16 @@ def record_commits(
     """
     import pygit2
 
+    from srcprov.notes import read_all_notes
+
     out = Outcome()
+    # One walk of the notes tree for the whole batch: a lookup per commit is linear in a flat tree.
+    blobs = read_all_notes(repo)
+
+    def note_of(cid: str) -> bytes | None:
+        blob = blobs.get(cid)
+        return repo.pg[blob].data if blob else None
+
     made: dict[str, bytes] = {}  # commit -> new line
     replace: dict[str, bool] = {}
     for e in entries:
@@ -171,7 +180,7 @@ def record_commits(
         except (KeyError, ValueError):
             out.failed.append((e.commit, "no such commit (gone?)"))
             continue
-        existing = _cp_lines(read_note(repo, e.commit))
+        existing = _cp_lines(note_of(e.commit))
         supersede = e.trigger == "post-rewrite" and existing and all(_replaceable(x) for x in existing)
         if existing and not force and not supersede:
             if strict_existing:
@@ -181,7 +190,7 @@ def record_commits(
         rewritten = []
         for old in e.olds:
             item: dict[str, Any] = {"commit": old}
-            old_lines = [made[old]] if old in made else _cp_lines(read_note(repo, old))
+            old_lines = [made[old]] if old in made else _cp_lines(note_of(old))
             if old_lines:
                 item["record"] = {"sha256": record_digest(sorted(old_lines)[0])}
             rewritten.append(item)
@@ -202,9 +211,10 @@ def record_commits(
         replace[e.commit] = bool(force or supersede)
     if made:
         with notes_lock(repo):
+            blobs = read_all_notes(repo)  # what is there now, under the lock
             changes: dict[str, bytes | None] = {}
             for cid, line in made.items():
-                lines = note_lines(read_note(repo, cid) or b"")
+                lines = note_lines(note_of(cid) or b"")
                 cps = [ln for ln in lines if predicate_of(ln)[0] == COMMIT_PROVENANCE]
                 if cps and not replace[cid]:
                     out.skipped.append(cid)  # someone else recorded it meanwhile
