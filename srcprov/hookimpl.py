@@ -192,6 +192,11 @@ def run_hook(name: str, args: Sequence[str]) -> int:
         if name == "worker":
             from srcprov.recorder import run_worker
 
+            try:
+                os.setsid()  # detach from git's session: a Ctrl-C at the terminal must not stop it
+            except OSError:
+                pass
+
             return run_worker(repo)
         if name == "pre-commit":
             return pre_commit(repo)
