@@ -170,3 +170,16 @@ def test_doctor(tmp_path, keys):
     assert "would overwrite local records" in out
     assert "notes.rewriteRef" in out
     assert "missing pre-commit" in out
+
+
+def test_precommit_starts_python_only_for_checks(repo):
+    """The template's commented-out [[checks]] must not start Python; a real table must."""
+    repo.git("config", "srcprov.hookMode", "background")
+    marker = repo.path / ".git" / "srcprov" / "precommit"
+    c = repo.commit()
+    tree = repo.git("rev-parse", f"{c}^{{tree}}").stdout.strip()
+    assert (marker / tree).read_text() == ""  # written by the shell path: empty file, mtime = start
+    _add_checks(repo, '\n  [[checks]]\nname = "ok"\ncommand = "true"\n')
+    c2 = repo.commit()
+    tree2 = repo.git("rev-parse", f"{c2}^{{tree}}").stdout.strip()
+    assert json.loads((marker / tree2).read_text())["checks"][0]["name"] == "ok"
