@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from srcprov.errors import SrcprovError
 from srcprov.report.attribution import Attribution, attribute, list_tree

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
@@ -81,6 +81,10 @@ def list_tree(repo: Repo, commit_id: str, keep: Callable[[bytes], bool] | None =
     return listing
 
 
+# Parsed trees kept for merge lookups; a few thousand cover the trees a walk revisits.
+_TREES_KEPT = 1024
+
+
 class _TreeIndex:
     """Tree entries by path, each tree parsed once from its raw bytes (trees repeat across commits)."""
 
@@ -95,9 +99,11 @@ class _TreeIndex:
         got = self.trees.get(tree_id)
         if got is None:
             raw = self.repo.pg[tree_id.hex()].read_raw()
-            got = {m.group(2): (m.group(3), m.group(1)) for m in self.entry.finditer(raw)}
-            if len(self.trees) > 50000:
-                self.trees.clear()
+            got = {name: (oid, mode) for mode, name, oid in self.entry.findall(raw)}
+            if len(self.trees) >= _TREES_KEPT:
+                # Bounded memory: drop the oldest half (dicts keep insertion order).
+                for old in list(self.trees)[: _TREES_KEPT // 2]:
+                    del self.trees[old]
             self.trees[tree_id] = got
         return got
 
@@ -129,6 +135,32 @@ def _raw_changed_paths(repo: Repo, commit_id: str) -> dict[str, set[bytes]]:
             current.add(tokens[i])
             i += 1
     return changed
+
+
+def _same_entries(
+    trees: _TreeIndex, ours: bytes, theirs: bytes, paths: set[bytes], entry_of: dict[bytes, tuple[bytes, bytes]]
+) -> set[bytes]:
+    """The PATHS whose entry in tree THEIRS equals ENTRY_OF; a directory with the same tree id in OURS
+    and THEIRS settles every path under it without reading it."""
+    by_dir: dict[bytes, list[bytes]] = {}
+    for p in paths:
+        by_dir.setdefault(p.rpartition(b"/")[0], []).append(p)
+    same: set[bytes] = set()
+    for d, members in by_dir.items():
+        if d:
+            a, b = trees.lookup(ours, d), trees.lookup(theirs, d)
+            if a is not None and a == b:
+                same.update(members)
+                continue
+            if b is None or b[1] != b"40000":
+                continue
+            entries = trees.entries(b[0])
+        else:
+            entries = trees.entries(theirs)
+        for p in members:
+            if entries.get(p.rpartition(b"/")[2]) == entry_of[p]:
+                same.add(p)
+    return same
 
 
 # Walks longer than this read every non-merge commit's changed paths from one `git log --raw` instead of
@@ -186,8 +218,7 @@ def start_points(
             for parent in row.parents:
                 if not paths:
                     break
-                tree_id = repo.pg[parent].tree_id.raw
-                moved = {p for p in paths if trees.lookup(tree_id, p) == entry_of[p]}
+                moved = _same_entries(trees, repo.pg[row.id].tree_id.raw, repo.pg[parent].tree_id.raw, paths, entry_of)
                 if moved:
                     pending.setdefault(parent, set()).update(moved)
                     paths = paths - moved

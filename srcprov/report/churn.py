@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from srcprov.git import Repo
 from srcprov.report.cache import ReportCache
@@ -117,7 +117,7 @@ def compute_churn(
                 g = group_of(path)
                 slots.append(per_group.setdefault(g, {w.name: ChurnCounts() for w in windows}))
                 keys.append(("group", g))
-            for slot, key in zip(slots, keys):
+            for slot, key in zip(slots, keys, strict=True):
                 first = key not in counted
                 counted.add(key)
                 for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from srcprov.errors import SrcprovError
@@ -34,7 +34,7 @@ class Buckets:
     def names(self) -> list[str]:
         """`<1d`, `1d-14d`, ..., `>=730d` for the default edges."""
         e = [w.name for w in self.edges]
-        return [f"<{e[0]}"] + [f"{a}-{b}" for a, b in zip(e, e[1:])] + [f">={e[-1]}"]
+        return [f"<{e[0]}"] + [f"{a}-{b}" for a, b in zip(e, e[1:], strict=False)] + [f">={e[-1]}"]
 
     def index(self, age_seconds: int) -> int:
         """The bucket of an age (a negative age, a date after AS-OF, counts as 0)."""
@@ -61,7 +61,7 @@ def _parse_spans(text: str, what: str) -> tuple[Window, ...]:
         if seconds <= 0:
             raise SrcprovError(f"bad {what}: {token!r} must be longer than zero")
         spans.append(Window(token, seconds))
-    for a, b in zip(spans, spans[1:]):
+    for a, b in zip(spans, spans[1:], strict=False):
         if b.seconds <= a.seconds:
             raise SrcprovError(f"bad {what}: {text!r} must be strictly ascending ({b.name} is not after {a.name})")
     return tuple(spans)
@@ -80,14 +80,14 @@ def parse_windows(text: str) -> list[Window]:
 def parse_as_of(repo: Repo, text: str | None, now: int | None = None) -> int:
     """The reference time in epoch seconds: now, an ISO 8601 date/time (UTC unless it says), or a revision's committer time."""
     if text is None:
-        return int(datetime.now(timezone.utc).timestamp()) if now is None else now
+        return int(datetime.now(UTC).timestamp()) if now is None else now
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         dt = None
     if dt is not None:
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
     try:
         return repo.resolve_commit(text).commit_time
@@ -97,7 +97,7 @@ def parse_as_of(repo: Repo, text: str | None, now: int | None = None) -> int:
 
 def iso_utc(seconds: int) -> str:
     """Epoch seconds as RFC 3339 in UTC."""
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass

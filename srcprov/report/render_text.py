@@ -63,8 +63,9 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
 
     summary = (
         f"revision {doc['revision'][:12]}, as of {doc['asOf']} ({doc['dateField']} dates)\n"
-        f"{t['files']} text files, {t['lines']} lines, {t['commits']} commits; "
-        f"left out: {len(t['binaryFiles'])} binary, {len(t['symlinks'])} symlinks, {len(t['submodules'])} submodules"
+        f"{t['files']} text files, {t['lines']} lines, {t['commits']} commits\n"
+        f"left out: {len(t['binaryFiles'])} binary files, {len(t['symlinks'])} symlinks, "
+        f"{len(t['submodules'])} submodules"
     )
     out.append(("Provenance report", summary))
 

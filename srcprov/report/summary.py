@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, path_str
@@ -46,7 +46,7 @@ def _share(n: int, total: int) -> float:
 
 
 def _iso_week(seconds: int) -> str:
-    y, w, _ = datetime.fromtimestamp(seconds, timezone.utc).isocalendar()
+    y, w, _ = datetime.fromtimestamp(seconds, UTC).isocalendar()
     return f"{y}-W{w:02d}"
 
 
@@ -148,7 +148,7 @@ def _assemble(
             {
                 "path": path,
                 "lines": f.lines,
-                "age": dict(zip(names, age)),
+                "age": dict(zip(names, age, strict=True)),
                 "churn": {w: c.as_json() for w, c in churn.items()},
                 "origin": dict(sorted(origin.items(), key=lambda kv: (-kv[1], kv[0]))),
             }
@@ -168,7 +168,7 @@ def _assemble(
             "path": name,
             "files": d["files"],
             "lines": d["lines"],
-            "age": dict(zip(names, d["age"])),
+            "age": dict(zip(names, d["age"], strict=True)),
             "churn": {
                 w: {**c.as_json(), "ratio": c.ratio(d["lines"])}
                 for w, c in churn_dir.get(name, zero_churn).items()
@@ -219,7 +219,7 @@ def _assemble(
                 ({"path": path_str(f.path), "commit": f.blob} for f in listing.submodules), key=lambda s: s["path"]
             ),
         },
-        "age": [{"bucket": b, "lines": n, "share": _share(n, total_lines)} for b, n in zip(names, age_total)],
+        "age": [{"bucket": b, "lines": n, "share": _share(n, total_lines)} for b, n in zip(names, age_total, strict=True)],
         "churn": {w: {**c.as_json(), "ratio": c.ratio(total_lines)} for w, c in churn_total.items()},
         "authors": [
             {"author": a, "lines": n, "share": _share(n, total_lines)}

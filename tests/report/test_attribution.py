@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from report_repos import Builder, blame_oracle
 
-from conftest import Builder, blame_oracle
 from srcprov.git import Repo
 from srcprov.report.attribution import attribute, list_tree
 from srcprov.report.cache import ReportCache

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from report_histories import git_env
 
-from histories import git_env
 from srcprov.git import Repo
 from srcprov.report.cache import ReportCache
 from srcprov.report.model import parse_buckets, parse_windows
@@ -130,5 +130,5 @@ def test_replace_refs_disable_start_points(history, tmp_path: Path) -> None:
     subprocess.run(["git", "replace", old, new], cwd=path, env=env, check=True)
     repo = Repo(path)
     assert not ReportCache(repo).usable_start_points
-    from test_attribution import assert_matches_blame
+    from test_attribution import assert_matches_blame  # noqa: I001
     assert assert_matches_blame(path, "main") > 0

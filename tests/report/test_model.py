@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from srcprov.errors import SrcprovError
 from srcprov.report.model import parse_buckets, parse_windows

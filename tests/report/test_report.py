@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+from report_repos import Builder
 
-from conftest import Builder
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
 from srcprov.report import CommitFacts, run_report
@@ -208,3 +208,12 @@ def test_empty_repository_and_empty_revision(builder: Builder) -> None:
     builder.commit("nothing")
     with pytest.raises(SrcprovError, match="has no files"):
         run_report(Repo(builder.path))
+
+
+def test_table_of_a_larger_history_fits_80_columns(history, capsys: pytest.CaptureFixture[str]) -> None:
+    path = history(51, 120)
+    for by in ("dir", "file"):
+        run_report(Repo(path), by=by, as_of="main")
+        out = capsys.readouterr().out
+        assert max(len(line) for line in out.splitlines()) <= 80, by
+        assert "Hotspots" in out and "Left out" in out
