@@ -110,7 +110,7 @@ def record(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Write a signed commit-provenance record for each commit."""
-    from srcprov.progress import Progress
+    from srcprov.progress import ProgressBar
     from srcprov.recorder import Entry, drain, make_signer, pending, record_commits
     from srcprov.records import claims_from
 
@@ -153,7 +153,8 @@ def record(
 
     total = Outcome()
     batch = 200
-    with Progress(len(commits), "record", enabled=not as_json) as prog:
+    bar = ProgressBar("record", enabled=not as_json, unit="commits")
+    try:
         for i in range(0, len(commits), batch):
             part = [Entry(c, trigger) for c in commits[i:i + batch]]
             res = record_commits(repo, part, signer, force=force, claims=tuple(claim or ()),
@@ -161,9 +162,11 @@ def record(
             total.written += res.written
             total.skipped += res.skipped
             total.failed += res.failed
-            prog.advance(len(part))
+            bar(min(i + batch, len(commits)), len(commits))
             if res.failed:
                 break
+    finally:
+        bar.close()
     _print_outcome(total, as_json)
     if total.failed:
         raise SrcprovError(f"could not record {total.failed[0][0][:12]}: {total.failed[0][1]}")
@@ -406,12 +409,13 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Machine output.")
     from srcprov.doctor import diagnose
 
     findings = diagnose(open_repo())
-    problems = [f for f in findings if not f.ok]
+    problems = [f for f in findings if not f.ok and not f.advice]
     if as_json:
         emit_json({"ok": not problems, "findings": [f.__dict__ for f in findings]})
     else:
         for f in findings:
-            print(f"{'ok  ' if f.ok else 'FIX '} {f.what}" + (f"\n     -> {f.fix}" if f.fix and not f.ok else ""))
+            tag = "ok  " if f.ok else "tip " if f.advice else "FIX "
+            print(f"{tag} {f.what}" + (f"\n     -> {f.fix}" if f.fix and not f.ok else ""))
     if problems:
         raise typer.Exit(1)
 

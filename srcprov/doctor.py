@@ -14,6 +14,7 @@ class Finding:
     ok: bool
     what: str
     fix: str = ""
+    advice: bool = False  # a recommendation, not something broken
 
 
 def diagnose(repo: Repo) -> list[Finding]:
@@ -73,4 +74,10 @@ def diagnose(repo: Repo) -> list[Finding]:
         if v in (ref, "refs/notes/*"):
             out.append(Finding(False, f"notes.rewriteRef={v} copies srcprov's records onto rewritten commits",
                                f"git config --unset-all notes.rewriteRef '{v}' (post-rewrite writes new records)"))
+    cg = repo.common_dir / "objects" / "info"
+    if not ((cg / "commit-graph").exists() or (cg / "commit-graphs").is_dir()):
+        from srcprov.report import COMMIT_GRAPH_HINT
+
+        out.append(Finding(False, "no commit-graph: `srcprov report` runs git blame without changed-path Bloom filters",
+                           COMMIT_GRAPH_HINT, advice=True))
     return out

@@ -1,34 +1,40 @@
-"""A progress bar on stderr, only when stderr is a terminal and the output is not JSON."""
+"""A one-line progress bar on stderr, shown only when stderr is a terminal."""
 
 from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
-class Progress:
-    """`with Progress(total, "verify") as p: p.advance()` draws a bar; silent when not on a terminal."""
+class ProgressBar:
+    """`attributing [#####.....] 120/500 files`, redrawn at most ten times a second."""
 
-    def __init__(self, total: int, label: str, enabled: bool = True) -> None:
-        self.total, self.label, self.done = max(total, 0), label, 0
-        self.enabled = enabled and total > 0 and sys.stderr.isatty()
+    def __init__(self, label: str, stream: TextIO | None = None, enabled: bool = True, unit: str = "files") -> None:
+        self.stream = stream or sys.stderr
+        self.label = label
+        self.unit = unit
+        self.enabled = enabled and self.stream.isatty()
         self._last = 0.0
+        self._shown = False
 
-    def __enter__(self) -> Progress:
-        return self
-
-    def advance(self, n: int = 1) -> None:
-        """Count N more items done and redraw at most ten times a second."""
-        self.done += n
+    def __call__(self, done: int, total: int) -> None:
+        """Show DONE of TOTAL."""
+        if not self.enabled:
+            return
         now = time.monotonic()
-        if self.enabled and (now - self._last > 0.1 or self.done >= self.total):
-            self._last = now
-            width = 30
-            filled = int(width * self.done / self.total) if self.total else width
-            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
-            sys.stderr.flush()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        filled = width * done // total if total else width
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {self.unit}")
+        self.stream.flush()
+        self._shown = True
 
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * (len(self.label) + 50) + "\r")
-            sys.stderr.flush()
+    def close(self) -> None:
+        """Erase the bar so the next output starts on a clean line."""
+        if self._shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._shown = False

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from srcprov.errors import SrcprovError
+from srcprov.progress import ProgressBar
 from srcprov.report.attribution import Attribution, attribute, list_tree
 from srcprov.report.cache import ReportCache
 from srcprov.report.churn import compute_churn, numstat
 from srcprov.report.facts import CommitFacts
 from srcprov.report.history import list_commits
 from srcprov.report.model import Buckets, Report, Window, parse_as_of, parse_buckets, parse_windows
-from srcprov.report.progress import ProgressBar
 from srcprov.report.render_html import render_html
 from srcprov.report.render_text import render_csv, render_json, render_markdown, render_table
 from srcprov.report.summary import build_report

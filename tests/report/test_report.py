@@ -14,7 +14,7 @@ from report_repos import Builder
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
 from srcprov.report import CommitFacts, run_report
-from srcprov.report.progress import ProgressBar
+from srcprov.progress import ProgressBar
 
 DAY = 86400
 KEYS = ["revision", "asOf", "dateField", "buckets", "windows", "totals", "age", "churn", "authors", "coverage",
