@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from srcprov.errors import SrcprovError
+from srcprov.resources import data_dir
 
 
 def sample_dir() -> Path:
-    """The sample project: inside the installed package, or sample-repo/ of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for d in (here / "_data" / "sample-repo", here.parent / "sample-repo"):
-        if (d / "README.md").is_file():
-            return d
-    raise SrcprovError("the sample project is missing from this installation of srcprov")
+    """The sample project the demo commits from."""
+    return data_dir("sample-repo", "README.md")
 
 
 @dataclass

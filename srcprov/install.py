@@ -8,6 +8,7 @@ from pathlib import Path
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
+from srcprov.resources import data_dir
 
 HOOKS = ("pre-commit", "post-commit", "post-merge", "post-rewrite", "pre-push")
 SHIM_ID = b"srcprov-hook-id: 3f6c9d1e-srcprov-shim"
@@ -15,12 +16,8 @@ LEGACY = ".srcprov-legacy"
 
 
 def shim_dir() -> Path:
-    """Where the shim templates are: inside the installed package, or hooks/ of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for d in (here / "_data" / "hooks", here.parent / "hooks"):
-        if (d / "post-commit").is_file():
-            return d
-    raise SrcprovError("the hook shims are missing from this installation of srcprov")
+    """Where the shim templates are."""
+    return data_dir("hooks", "post-commit")
 
 
 def shim_text(name: str) -> bytes:
