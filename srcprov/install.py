@@ -77,7 +77,18 @@ def install(repo: Repo, hooks: list[str] | None = None, force: bool = False) -> 
         tmp.chmod(0o755)
         os.replace(tmp, path)
     repo.git("config", "srcprov.installedHooks", ",".join(names))
+    _compile_package()
     return done
+
+
+def _compile_package() -> None:
+    """Byte-compile srcprov so hooks never compile it at commit time (PYTHONDONTWRITEBYTECODE, editable installs)."""
+    import compileall
+
+    try:
+        compileall.compile_dir(str(Path(__file__).resolve().parent), quiet=2, workers=1)
+    except OSError:
+        pass  # a read-only installation: slower hooks, nothing worse
 
 
 def uninstall(repo: Repo) -> list[str]:

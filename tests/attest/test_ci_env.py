@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from srcprov.attest import build_context, clean_url
-from tests.build.conftest import Env, git, srcprov
+from tests.attest.conftest import Env, git, srcprov
 
 
 @pytest.mark.parametrize("url, clean", [

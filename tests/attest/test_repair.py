@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.build.conftest import Env, commit_file, git, srcprov
+from tests.attest.conftest import Env, commit_file, git, srcprov
 
 
 def cp_record(repo: Path, commit: str) -> dict:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.build.conftest import Env, commit_file, git, srcprov
+from tests.attest.conftest import Env, commit_file, git, srcprov
 
 REF = "refs/notes/srcprov"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 
-from tests.build.conftest import Env, commit_file, from_template, git, srcprov, write_policy
+from tests.attest.conftest import Env, commit_file, from_template, git, srcprov, write_policy
 
 ARTIFACT = "dist/pkg-1.0.tar.gz"
 
@@ -33,7 +33,7 @@ def attest(repo: Path, gpg_env: Env, key: str = "builder", *extra: str, out: str
 def attested(tmp_path: Path, gpg_env: Env, _templates: dict[str, Path]) -> tuple[Path, Path]:
     """A copy of `repo` with an artifact and its attestation signed by the builder key."""
     def build(path: Path) -> None:
-        from tests.build.conftest import _build_repo
+        from tests.attest.conftest import _build_repo
 
         _build_repo(path, gpg_env)
         attest(path, gpg_env)

@@ -13,7 +13,7 @@ from srcprov.policy import load_policy
 from srcprov.recorder import make_signer
 from srcprov.verify import verify_commits
 from srcprov.vsa import write_vsa
-from tests.build.conftest import Env, commit_file, git
+from tests.attest.conftest import Env, commit_file, git
 
 
 def _vsa(repo: Path, out: Path, revs: list[str], signed: bool = True) -> tuple[dict, dict]:
