@@ -13,8 +13,8 @@ from report_repos import Builder
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.report import CommitFacts, run_report
 from srcprov.progress import ProgressBar
+from srcprov.report import CommitFacts, run_report
 
 DAY = 86400
 KEYS = ["revision", "asOf", "dateField", "buckets", "windows", "totals", "age", "churn", "authors", "coverage",
