@@ -222,7 +222,10 @@ def provenance_statement(
         external["workflow"] = dict(ctx.workflow)
     metadata = {"invocationId": ctx.invocation_id, "startedOn": ctx.started_on or started_on, "finishedOn": utc_now()}
     if not metadata["invocationId"]:
-        del metadata["invocationId"]
+        # No CI names this run: a fresh id still tells two local builds of one commit apart.
+        import uuid
+
+        metadata["invocationId"] = f"urn:uuid:{uuid.uuid4()}"
     predicate = {
         "buildDefinition": {
             "buildType": BUILD_TYPE,
