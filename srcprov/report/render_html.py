@@ -96,11 +96,14 @@ def churn_age_chart(report: Report) -> str:
 
     body = [f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#888"/>',
             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#888"/>']
+    # Short spans (a young repository) get a decimal, or the ticks would read 0d 0d 1d 1d.
+    x_digits = 1 if max_x < 10 else 0
+    y_digits = 1 if max_y < 10 else 0
     for i in range(5):
         xv = max_x * i / 4
-        body.append(f'<text x="{sx(xv):.1f}" y="{top + h + 16}" text-anchor="middle">{xv:.0f}d</text>')
+        body.append(f'<text x="{sx(xv):.1f}" y="{top + h + 16}" text-anchor="middle">{xv:.{x_digits}f}d</text>')
         yv = max_y * (i / 4) ** 2
-        body.append(f'<text x="{left - 6}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:.0f}</text>')
+        body.append(f'<text x="{left - 6}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:.{y_digits}f}</text>')
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">mean age of lines (days)</text>')
     body.append(f'<text x="12" y="{top + h / 2}" transform="rotate(-90 12 {top + h / 2})" text-anchor="middle">'
                 f'lines changed in {escape(widest)}</text>')
