@@ -80,8 +80,8 @@ def build_context(env: Mapping[str, str], builder_id: str | None = None) -> Buil
             run += f"/attempts/{g('GITHUB_RUN_ATTEMPT')}"
         workflow = {}
         if wf_ref:
-            path, _, ref = wf_ref.partition("@")
-            workflow = {"ref": ref, "repository": repo_url, "path": path.split("/", 2)[-1]}
+            path, _, wf_at = wf_ref.partition("@")
+            workflow = {"ref": wf_at, "repository": repo_url, "path": path.split("/", 2)[-1]}
         return BuildContext(
             "github",
             builder_id or (f"{server}/{wf_ref}" if wf_ref else f"{repo_url}/actions"),
@@ -191,7 +191,7 @@ def note_facts(repo: Repo, policy: Policy, commit_id: str) -> NoteFacts | None:
     cr = verify_commits(repo, policy, [commit_id])[0]
     if cr.note_blob is None:
         return None
-    data = repo.pg[cr.note_blob].data
+    data = repo.blob_data(cr.note_blob)
     signers = sorted({r.signer for r in cr.records if r.signer and r.status not in ("bad-signature", "malformed")})
     return NoteFacts(cr.note_blob, hashlib.sha256(data).hexdigest(), cr.status, tuple(signers))
 
@@ -404,7 +404,7 @@ def _check_signature(verifier: Any, policy: Policy, env: Envelope) -> str:
 
 
 def _check_subjects(st: dict[str, Any], digests: Sequence[tuple[str, str]]) -> str:
-    attested = {}
+    attested: dict[str, str] = {}
     for s in st["subject"]:
         d = s.get("digest", {}).get("sha256")
         if isinstance(d, str):
@@ -414,6 +414,11 @@ def _check_subjects(st: dict[str, Any], digests: Sequence[tuple[str, str]]) -> s
             names = ", ".join(sorted(set(attested.values()))) or "none"
             raise _Broken("subject", f"{path}: sha256 {digest[:16]}... is not attested (attested: {names})")
     return ", ".join(f"{p} = {attested[d]}" for p, d in digests)
+
+
+def _dict_or_empty(value: object) -> dict[str, Any]:
+    """VALUE when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def _dependency(st: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -475,9 +480,9 @@ def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
     dep = _dependency(st, "source-provenance")
     if dep is None:
         raise _Broken("note", "the attestation names no source-provenance dependency (the commit had no records?)")
-    digest = dep.get("digest") if isinstance(dep.get("digest"), dict) else {}
+    digest = _dict_or_empty(dep.get("digest"))
     blob, sha = digest.get("gitBlob"), digest.get("sha256")
-    ann = dep.get("annotations") if isinstance(dep.get("annotations"), dict) else {}
+    ann = _dict_or_empty(dep.get("annotations"))
     if ann.get("subjectGitCommit", commit_id) != commit_id:
         raise _Broken("note", f"source-provenance names commit {ann.get('subjectGitCommit')}, not the source {commit_id}")
     if not isinstance(blob, str) or not isinstance(sha, str):
@@ -485,7 +490,7 @@ def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
     if not note_in_history(repo, commit_id, blob):
         raise _Broken("note", f"note {blob[:12]} was never the note of {commit_id[:12]} in {repo.notes_ref} "
                               "(fetch the notes ref?)")
-    data = repo.pg[blob].data
+    data = repo.blob_data(blob)
     if hashlib.sha256(data).hexdigest() != sha.lower():
         raise _Broken("note", f"note {blob[:12]} does not hash to the attested sha256")
     current = set(note_lines(read_note(repo, commit_id) or b""))

@@ -346,7 +346,7 @@ def policy_show(
     from srcprov.policy import load_policy
 
     p = load_policy(open_repo(), policy_dir, policy_rev)
-    data = {
+    data: dict[str, Any] = {  # the --json document
         "source": p.source,
         "signers": [{"name": s.name, "fingerprint": s.fingerprint, "emails": list(s.emails), "roles": list(s.roles)} for s in p.signers],
         "checks": [{"name": c.name, "command": c.command, "timeout": c.timeout, "required": c.required} for c in p.checks],

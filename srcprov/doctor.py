@@ -57,9 +57,9 @@ def diagnose(repo: Repo) -> list[Finding]:
     except SrcprovError as e:
         out.append(Finding(False, f"policy: {e}", "srcprov policy init && srcprov policy add-signer <key>"))
     ref = repo.notes_ref
-    remotes = [r.name for r in repo.pg.remotes]
-    for r in remotes:
-        fetch = [str(s) for s in repo.pg.remotes[r].fetch_refspecs]
+    for remote in repo.pg.remotes:
+        r = remote.name
+        fetch = [str(s) for s in remote.fetch_refspecs]
         bad = [s for s in fetch if s.lstrip("+").split(":", 1)[-1] in ("refs/notes/*", ref)]
         if bad:
             out.append(Finding(False, f"remote {r} fetches {bad[0]}: a fetch would overwrite local records",

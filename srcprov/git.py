@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from srcprov.errors import SrcprovError
 
@@ -147,6 +147,17 @@ class Repo:
     def object_format(self) -> str:
         """`sha1` or `sha256`."""
         return self.config("extensions.objectformat", "sha1") or "sha1"
+
+    # --- objects ---------------------------------------------------------------------------
+    # pygit2 types `repo.pg[oid]` as the bare Object; these name what the caller knows it holds.
+    # cast() only informs the type checker: nothing is checked or converted at run time.
+    def blob_data(self, oid: str | pygit2.Oid) -> bytes:
+        """The bytes of the blob OID (KeyError when the repository has no such object)."""
+        return cast("pygit2.Blob", self.pg[oid]).data
+
+    def commit(self, oid: str | pygit2.Oid) -> pygit2.Commit:
+        """The commit OID (KeyError when the repository has no such object)."""
+        return cast("pygit2.Commit", self.pg[oid])
 
     # --- revisions -------------------------------------------------------------------------
     def is_empty(self) -> bool:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from srcprov.errors import SrcprovError
 
@@ -173,22 +174,32 @@ class HermeticGpg:
         return results
 
 
+class _FileState(TypedDict, total=False):
+    """What the status lines said so far about one file's signature (a plain dict at run time)."""
+
+    valid: tuple[str, int, str]  # VALIDSIG: signing key fingerprint, signature time, primary fingerprint
+    bad: bool
+    nokey: str
+    created: int | None
+    error: str
+
+
 def parse_verify_files(out: str, count: int) -> list[SigCheck]:
     """Turn `gpg --status-fd 1 --verify-files` output into one SigCheck per file, in order."""
     results: list[SigCheck | None] = [None] * count
     current: int | None = None
-    state: dict[str, object] = {}
+    state: _FileState = {}
 
     def finish() -> None:
         if current is None or results[current] is not None:
             return
         if "valid" in state:
-            fpr, created, primary = state["valid"]  # type: ignore[misc]
+            fpr, created, primary = state["valid"]
             results[current] = SigCheck("good", fpr, primary, created)
         elif "bad" in state:
             results[current] = SigCheck("bad", detail="signature does not match the payload")
         elif "nokey" in state:
-            results[current] = SigCheck("no-key", fingerprint=state["nokey"], created=state.get("created"),  # type: ignore[arg-type]
+            results[current] = SigCheck("no-key", fingerprint=state["nokey"], created=state.get("created"),
                                         detail="signed by a key the policy does not hold")
         else:
             results[current] = SigCheck("error", detail=str(state.get("error", "not an OpenPGP signature")))

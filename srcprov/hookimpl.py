@@ -8,9 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, no_git_env
+
+if TYPE_CHECKING:
+    import pygit2
 
 
 def _warn(msg: str) -> None:
@@ -112,7 +116,7 @@ def post_merge(repo: Repo, args: Sequence[str]) -> int:
     if (args and args[0] == "1") or repo.pg.head_is_unborn:
         return 0  # a squash merge makes no commit
     head = repo.pg.head
-    commit = head.peel()
+    commit = cast("pygit2.Commit", head.peel())  # HEAD always peels to a commit
     if len(commit.parent_ids) < 2:
         return 0
     try:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from srcprov.errors import SrcprovError
 
 if TYPE_CHECKING:
+    import pygit2
+
     from srcprov.git import Repo
 
 
@@ -59,7 +61,7 @@ def read_note(repo: Repo, commit_id: str) -> bytes | None:
         note = repo.pg.lookup_note(commit_id, repo.notes_ref)
     except KeyError:
         return None
-    return repo.pg[note.id].data
+    return repo.blob_data(note.id)
 
 
 @contextmanager
@@ -114,12 +116,12 @@ def write_notes(repo: Repo, changes: Mapping[str, bytes | None], message: str = 
 FANOUT_AT = 256  # like git notes: past this many notes, one level of two-hex-digit directories
 
 
-def _notes_tree(pg: object, notes: dict[str, str]) -> object:
+def _notes_tree(pg: pygit2.Repository, notes: dict[str, str]) -> pygit2.Oid:
     """Write a notes tree: flat while small, `ab/cdef...` fanout beyond FANOUT_AT notes."""
     import pygit2
 
     blob = pygit2.enums.FileMode.BLOB
-    top = pg.TreeBuilder()  # type: ignore[attr-defined]
+    top = pg.TreeBuilder()
     if len(notes) <= FANOUT_AT:
         for name in sorted(notes):
             top.insert(name, pygit2.Oid(hex=notes[name]), blob)
@@ -128,14 +130,14 @@ def _notes_tree(pg: object, notes: dict[str, str]) -> object:
     for name in notes:
         groups.setdefault(name[:2], []).append(name)
     for prefix in sorted(groups):
-        sub = pg.TreeBuilder()  # type: ignore[attr-defined]
+        sub = pg.TreeBuilder()
         for name in sorted(groups[prefix]):
             sub.insert(name[2:], pygit2.Oid(hex=notes[name]), blob)
         top.insert(prefix, sub.write(), pygit2.enums.FileMode.TREE)
     return top.write()
 
 
-def _notes_signature(repo: Repo) -> object:
+def _notes_signature(repo: Repo) -> pygit2.Signature:
     import pygit2
 
     try:

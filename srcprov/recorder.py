@@ -168,7 +168,7 @@ def record_commits(
 
     def note_of(cid: str) -> bytes | None:
         blob = blobs.get(cid)
-        return repo.pg[blob].data if blob else None
+        return repo.blob_data(blob) if blob else None
 
     made: dict[str, bytes] = {}  # commit -> new line
     replace: dict[str, bool] = {}

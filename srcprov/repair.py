@@ -68,7 +68,7 @@ class RepairResult:
 
 
 def _has_provenance(repo: Repo, blob: str) -> bool:
-    return any(predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.pg[blob].data))
+    return any(predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.blob_data(blob)))
 
 
 def patch_ids(repo: Repo, commits: Iterable[str]) -> dict[str, str]:
@@ -103,7 +103,7 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
             recorded.append(cid)
     by_tree: dict[str, list[str]] = {}
     for cid in recorded:
-        by_tree.setdefault(str(pg[cid].tree_id), []).append(cid)
+        by_tree.setdefault(str(repo.commit(cid).tree_id), []).append(cid)
     pids: dict[str, str] | None = None
     by_pid: dict[str, list[str]] = {}
 
@@ -113,7 +113,7 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
                       if c != target and not pg.descendant_of(target, c) and not pg.descendant_of(c, target))
 
     for t in targets:
-        commit = pg[t]
+        commit = repo.commit(t)
         cands = not_ancestor(t, by_tree.get(str(commit.tree_id), []))
         how = "tree"
         if not cands and len(commit.parent_ids) < 2:
@@ -132,7 +132,7 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
         if len(cands) > 1:
             if pids is None:
                 pids = patch_ids(repo, dict.fromkeys([*targets, *recorded]))
-            origins = {_origin(pg[c], pids.get(c)) for c in cands}
+            origins = {_origin(repo.commit(c), pids.get(c)) for c in cands}
             if len(origins) > 1:
                 res.ambiguous.append((t, how, cands))
                 continue
@@ -148,12 +148,11 @@ def _squashed(repo: Repo, commit: pygit2.Commit, cands: list[str]) -> tuple[list
 
     A single-commit copy (its parent's tree equals the target's parent's) is a plain rewrite of that commit.
     """
-    pg = repo.pg
     if len(cands) != 1 or len(commit.parent_ids) != 1:
         return cands, "tree"
-    head = pg[cands[0]]
-    parent_tree = str(pg[commit.parent_ids[0]].tree_id)
-    if head.parent_ids and str(pg[head.parent_ids[0]].tree_id) == parent_tree:
+    head = repo.commit(cands[0])
+    parent_tree = str(repo.commit(commit.parent_ids[0]).tree_id)
+    if head.parent_ids and str(repo.commit(head.parent_ids[0]).tree_id) == parent_tree:
         return cands, "tree"
     proc = repo.git("rev-list", "--no-merges", "--reverse", cands[0], f"^{commit.parent_ids[0]}", "--")
     squashed = proc.stdout.decode().split()

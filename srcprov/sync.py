@@ -103,7 +103,7 @@ def merge_notes(base: dict[str, bytes], ours: dict[str, bytes], theirs: dict[str
 def _notes_at(repo: Repo, commit: str | None) -> dict[str, bytes]:
     if commit is None:
         return {}
-    return {cid: repo.pg[blob].data for cid, blob in _tree_notes(repo, repo.pg[commit].tree).items()}
+    return {cid: repo.blob_data(blob) for cid, blob in _tree_notes(repo, repo.pg[commit].tree).items()}
 
 
 def _merge_into_local(repo: Repo, remote: str, tracking: str) -> str:

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     import pygit2
 
     from srcprov.git import Repo
-    from srcprov.gpg import HermeticGpg
-    from srcprov.policy import Policy
+    from srcprov.gpg import HermeticGpg, SigCheck
+    from srcprov.policy import Policy, Signer
 
 RECORD_STATUSES = ("verified", "untrusted-signer", "content-mismatch", "subject-mismatch", "bad-signature", "malformed")
 # Commit statuses beyond the record ones: missing, unreviewed, and two the SPEC leaves unnamed —
@@ -177,7 +177,7 @@ class Verifier:
             for s in env.signatures:
                 to_check.append((len(results) - 1, env.pae(), s.sig))
         checks = self.gpg.verify_many([(p, s) for _, p, s in to_check])
-        by_record: dict[int, list[Any]] = {}
+        by_record: dict[int, list[SigCheck]] = {}
         for (idx, _, _), chk in zip(to_check, checks, strict=True):
             by_record.setdefault(idx, []).append(chk)
         for i, ((cid, _), r) in enumerate(zip(items, results, strict=True)):
@@ -186,7 +186,7 @@ class Verifier:
             self._judge(r, cid, by_record.get(i, []))
         return results
 
-    def _judge(self, r: RecordResult, attached_to: str, checks: list[Any]) -> None:
+    def _judge(self, r: RecordResult, attached_to: str, checks: list[SigCheck]) -> None:
         import pygit2
 
         from srcprov.gpg import key_problem
@@ -205,7 +205,7 @@ class Verifier:
                 r.reason = checks[0].detail if checks else "no signature"
             return
         # Among good signatures prefer one by a trusted, valid signer.
-        verdicts = []
+        verdicts: list[tuple[int, SigCheck, str, Signer | None]] = []
         for c in good:
             signer = self.policy.signer(c.primary, role)
             problem = key_problem(self.gpg.keys, c)
@@ -294,7 +294,7 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
         cr.status, cr.reason = best.status, best.reason
         return
     pred = (best.statement or {}).get("predicate", {})
-    commit = repo.pg[cr.commit]
+    commit = repo.commit(cr.commit)
     if policy.require.backfilled == "deny" and pred.get("recorder", {}).get("trigger") == "backfill":
         cr.status, cr.reason = "backfill-denied", "the policy denies backfilled records"
         return
@@ -335,7 +335,7 @@ def verify_commits(repo: Repo, policy: Policy, commits: list[str], verifier: Ver
         cr = CommitResult(cid, "missing", note_blob=blob)
         results.append(cr)
         if blob is not None:
-            for line in note_lines(repo.pg[blob].data):
+            for line in note_lines(repo.blob_data(blob)):
                 items.append((cid, line))
                 owners.append(cr)
     own = verifier is None

@@ -34,11 +34,12 @@ def _policy_descriptor(repo: Repo, policy: Policy, url: str) -> dict[str, Any]:
     if m:
         commit = repo.pg[m.group(1)]
         try:
-            blob = repo.pg[commit.tree[".srcprov/policy.toml"].id]
+            blob_id = commit.tree[".srcprov/policy.toml"].id
+            data = repo.blob_data(blob_id)
         except KeyError:
             return {"uri": f"git+{url}@{m.group(1)}#.srcprov/policy.toml"}
         return {"uri": f"git+{url}@{m.group(1)}#.srcprov/policy.toml",
-                "digest": {"sha256": hashlib.sha256(blob.data).hexdigest(), "gitBlob": str(blob.id)}}
+                "digest": {"sha256": hashlib.sha256(data).hexdigest(), "gitBlob": str(blob_id)}}
     if policy.source.startswith("work tree") and repo.workdir is not None:
         path = repo.workdir / ".srcprov" / "policy.toml"
     elif policy.source and policy.source != "none":
@@ -71,7 +72,7 @@ def vsa_statement(
     inputs = []
     note = results[0].note_blob
     if note is not None:
-        data = repo.pg[note].data
+        data = repo.blob_data(note)
         inputs.append({"uri": git_uri(url, repo.notes_ref), "name": "source-provenance",
                        "digest": {"sha256": hashlib.sha256(data).hexdigest(), "gitBlob": note}})
     pred: dict[str, Any] = {

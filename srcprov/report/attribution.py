@@ -73,7 +73,7 @@ def list_tree(repo: Repo, commit_id: str, keep: Callable[[bytes], bool] | None =
         elif mode == MODE_SYMLINK:
             listing.symlinks.append(TreeFile(path, mode, oid.decode()))
         else:
-            data = repo.pg[oid.decode()].data
+            data = repo.blob_data(oid.decode())
             if b"\0" in data[:BINARY_PROBE]:
                 listing.binary.append(TreeFile(path, mode, oid.decode()))
             else:
@@ -218,7 +218,7 @@ def start_points(
             for parent in row.parents:
                 if not paths:
                     break
-                moved = _same_entries(trees, repo.pg[row.id].tree_id.raw, repo.pg[parent].tree_id.raw, paths, entry_of)
+                moved = _same_entries(trees, repo.commit(row.id).tree_id.raw, repo.commit(parent).tree_id.raw, paths, entry_of)
                 if moved:
                     pending.setdefault(parent, set()).update(moved)
                     paths = paths - moved

@@ -6,6 +6,7 @@ import fnmatch
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, path_str
@@ -119,7 +120,7 @@ def _assemble(
     authors: Counter[str] = Counter()
     origins: Counter[str] = Counter()
     verified_lines = reviewed_lines = total_lines = 0
-    files = []
+    files: list[dict[str, Any]] = []  # the report's JSON `files` entries
     mean_age: dict[str, float] = {}
     dirs: dict[str, dict] = {}
     for f in sorted(listing.text, key=lambda f: path_str(f.path)):
@@ -180,13 +181,13 @@ def _assemble(
 
     widest = windows[-1].name
     hotspots = []
-    for f in files:
-        c = f["churn"][widest]
-        score = c["commits"] * f["lines"]
+    for entry in files:
+        c = entry["churn"][widest]
+        score = c["commits"] * entry["lines"]
         if score:
             hotspots.append(
-                {"path": f["path"], "lines": f["lines"], "window": widest, **c,
-                 "ratio": ChurnCounts(**c).ratio(f["lines"]), "score": score}
+                {"path": entry["path"], "lines": entry["lines"], "window": widest, **c,
+                 "ratio": ChurnCounts(**c).ratio(entry["lines"]), "score": score}
             )
     hotspots.sort(key=lambda h: (-h["score"], h["path"]))
     legacy = [
