@@ -40,16 +40,16 @@ def read_all_notes(repo: Repo) -> dict[str, str]:
     tip = notes_tip(repo)
     if tip is None:
         return {}
-    return _tree_notes(repo, repo.pg[tip].tree)
+    return notes_in_tree(repo, repo.pg[tip].tree)
 
 
-def _tree_notes(repo: Repo, tree: object, prefix: str = "") -> dict[str, str]:
-    """Walk a notes tree, fanout or flat, as git does."""
+def notes_in_tree(repo: Repo, tree: object, prefix: str = "") -> dict[str, str]:
+    """commit id -> note blob id in a notes tree, fanout or flat, as git reads it."""
     out: dict[str, str] = {}
     for entry in tree:  # type: ignore[attr-defined]
         name = prefix + entry.name
         if entry.type_str == "tree" and len(name) < 40 and all(c in "0123456789abcdef" for c in entry.name):
-            out.update(_tree_notes(repo, repo.pg[entry.id], name))
+            out.update(notes_in_tree(repo, repo.pg[entry.id], name))
         elif entry.type_str == "blob" and len(name) in (40, 64):
             out[name] = str(entry.id)
     return out
@@ -97,13 +97,13 @@ def write_notes(repo: Repo, changes: Mapping[str, bytes | None], message: str = 
     pg = repo.pg
     for _attempt in range(3):
         old = notes_tip(repo)
-        current = _tree_notes(repo, pg[old].tree) if old else {}
+        current = notes_in_tree(repo, pg[old].tree) if old else {}
         for commit_id, data in changes.items():
             if data is None:
                 current.pop(commit_id, None)
             else:
                 current[commit_id] = str(pg.create_blob(data))
-        tree = _notes_tree(pg, current)
+        tree = write_notes_tree(pg, current)
         sig = _notes_signature(repo)
         new = pg.create_commit(None, sig, sig, message + "\n", tree, [pygit2.Oid(hex=old)] if old else [])
         zero = "0" * len(str(new))
@@ -116,7 +116,7 @@ def write_notes(repo: Repo, changes: Mapping[str, bytes | None], message: str = 
 FANOUT_AT = 256  # like git notes: past this many notes, one level of two-hex-digit directories
 
 
-def _notes_tree(pg: pygit2.Repository, notes: dict[str, str]) -> pygit2.Oid:
+def write_notes_tree(pg: pygit2.Repository, notes: dict[str, str]) -> pygit2.Oid:
     """Write a notes tree: flat while small, `ab/cdef...` fanout beyond FANOUT_AT notes."""
     import pygit2
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.errors import SrcprovError
-from srcprov.notes import _tree_notes, note_bytes, note_lines, notes_lock, notes_tip
+from srcprov.notes import note_bytes, note_lines, notes_in_tree, notes_lock, notes_tip, write_notes_tree
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -103,7 +103,7 @@ def merge_notes(base: dict[str, bytes], ours: dict[str, bytes], theirs: dict[str
 def _notes_at(repo: Repo, commit: str | None) -> dict[str, bytes]:
     if commit is None:
         return {}
-    return {cid: repo.blob_data(blob) for cid, blob in _tree_notes(repo, repo.pg[commit].tree).items()}
+    return {cid: repo.blob_data(blob) for cid, blob in notes_in_tree(repo, repo.pg[commit].tree).items()}
 
 
 def _merge_into_local(repo: Repo, remote: str, tracking: str) -> str:
@@ -127,15 +127,13 @@ def _merge_into_local(repo: Repo, remote: str, tracking: str) -> str:
         repo.git("update-ref", "-m", f"srcprov sync: fast-forward from {remote}", ref, theirs, ours)
         return f"fast-forward to {remote}'s notes"
     merged = merge_notes(_notes_at(repo, base_id), _notes_at(repo, ours), _notes_at(repo, theirs))
-    tb = pg.TreeBuilder()
-    for cid in sorted(merged):
-        tb.insert(cid, pg.create_blob(merged[cid]), pygit2.enums.FileMode.BLOB)
+    tree = write_notes_tree(pg, {cid: str(pg.create_blob(data)) for cid, data in merged.items()})
     try:
         sig = pg.default_signature
     except (KeyError, pygit2.GitError):
         sig = pygit2.Signature("srcprov", "srcprov@localhost")
     msg = f"srcprov sync: merge {tracking} (cat_sort_uniq)\n"
-    new = pg.create_commit(None, sig, sig, msg, tb.write(), [pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs)])
+    new = pg.create_commit(None, sig, sig, msg, tree, [pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs)])
     repo.git("update-ref", "-m", msg.strip(), ref, str(new), ours)
     return f"merged {remote}'s notes ({len(merged)} note(s))"
 
@@ -178,5 +176,5 @@ def sync(repo: Repo, remote: str = "origin") -> SyncResult:
         raise SrcprovError(f"gave up pushing {repo.notes_ref} to {remote}: other pushes won the race "
                            f"{RETRIES + 1} times; run `srcprov sync --remote {remote}` again")
     tip = notes_tip(repo)
-    res.notes = len(_tree_notes(repo, repo.pg[tip].tree)) if tip else 0
+    res.notes = len(notes_in_tree(repo, repo.pg[tip].tree)) if tip else 0
     return res
