@@ -106,4 +106,5 @@ def uninstall(repo: Repo) -> list[str]:
             else:
                 done.append(f"{n}: removed")
     repo.git("config", "--unset-all", "srcprov.installedHooks", check=False)
+    (repo.git_dir / "srcprov.hookmode").unlink(missing_ok=True)  # pre-commit's note to post-commit
     return done

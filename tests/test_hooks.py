@@ -183,3 +183,22 @@ def test_precommit_starts_python_only_for_checks(repo):
     c2 = repo.commit()
     tree2 = repo.git("rev-parse", f"{c2}^{{tree}}").stdout.strip()
     assert json.loads((marker / tree2).read_text())["checks"][0]["name"] == "ok"
+
+
+def test_hook_mode_follows_config_with_and_without_pre_commit(tmp_path, keys):
+    """post-commit learns srcprov.hookMode from this commit's pre-commit, or from git config (--no-verify)."""
+    r = make_repo(tmp_path / "r", keys, mode="background")
+    r.wait_records()
+    r.git("config", "srcprov.hookMode", "sync")
+    c = r.commit()
+    assert r.note(c)  # written inline: there when git commit returns
+    (r.path / "nv.txt").write_text("x\n")
+    r.git("add", "nv.txt")
+    r.git("commit", "-q", "--no-verify", "-m", "no pre-commit")
+    assert r.note("HEAD")
+    r.git("config", "srcprov.hookMode", "background")
+    c3 = r.commit()
+    r.wait_records()
+    assert r.note(c3)
+    r.srcprov("uninstall")
+    assert not (r.path / ".git" / "srcprov.hookmode").exists()
