@@ -282,6 +282,7 @@ def verify(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Verify the records of each commit in the range against the policy."""
+    from srcprov.progress import ProgressBar
     from srcprov.verify import verdict_ok, verify_commits
 
     repo = open_repo()
@@ -291,7 +292,11 @@ def verify(
     commits = _commits_for(repo, args)
     _flush(repo)
     policy = _policy(repo, policy_dir, policy_rev)
-    results = verify_commits(repo, policy, commits)
+    bar = ProgressBar("verify", enabled=not as_json, unit="records")
+    try:
+        results = verify_commits(repo, policy, commits, progress=bar)
+    finally:
+        bar.close()
     ok = verdict_ok(results, strict)
     if vsa:
         from srcprov.recorder import make_signer

@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -144,11 +144,18 @@ class HermeticGpg:
         out = self._run(["--batch", "--with-colons", "--fixed-list-mode", "--list-sigs"]).stdout
         self.keys = parse_key_listing(out.decode("utf-8", "replace"))
 
-    def verify_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[SigCheck]:
-        """Check detached signatures (data, sig), BATCH per gpg process; one SigCheck per item, in order."""
+    def verify_many(
+        self, items: Sequence[tuple[bytes, bytes]], progress: Callable[[int, int], None] | None = None
+    ) -> list[SigCheck]:
+        """Check detached signatures (data, sig), BATCH per gpg process; one SigCheck per item, in order.
+
+        PROGRESS(done, total) is called after each batch.
+        """
         out: list[SigCheck] = []
         for start in range(0, len(items), self.BATCH):
             out += self._verify_batch(items[start:start + self.BATCH])
+            if progress is not None:
+                progress(len(out), len(items))
         return out
 
     # gpg --verify-files keeps every data file it checked open until it exits: a batch must stay well

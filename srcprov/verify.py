@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +143,9 @@ class Verifier:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def check_lines(self, items: list[tuple[str, bytes]]) -> list[RecordResult]:
+    def check_lines(
+        self, items: list[tuple[str, bytes]], progress: Callable[[int, int], None] | None = None
+    ) -> list[RecordResult]:
         """A RecordResult for each (commit id it is attached to, record line)."""
         results: list[RecordResult] = []
         to_check: list[tuple[int, bytes, bytes]] = []  # (result index, pae, sig)
@@ -176,7 +179,7 @@ class Verifier:
             parsed.append((st, len(to_check)))
             for s in env.signatures:
                 to_check.append((len(results) - 1, env.pae(), s.sig))
-        checks = self.gpg.verify_many([(p, s) for _, p, s in to_check])
+        checks = self.gpg.verify_many([(p, s) for _, p, s in to_check], progress)
         by_record: dict[int, list[SigCheck]] = {}
         for (idx, _, _), chk in zip(to_check, checks, strict=True):
             by_record.setdefault(idx, []).append(chk)
@@ -324,7 +327,13 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
     cr.status, cr.reason = "verified", ""
 
 
-def verify_commits(repo: Repo, policy: Policy, commits: list[str], verifier: Verifier | None = None) -> list[CommitResult]:
+def verify_commits(
+    repo: Repo,
+    policy: Policy,
+    commits: list[str],
+    verifier: Verifier | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[CommitResult]:
     """Verify every record of COMMITS (one gpg process for all) and give each commit its status."""
     notes = read_all_notes(repo)
     items: list[tuple[str, bytes]] = []
@@ -341,7 +350,7 @@ def verify_commits(repo: Repo, policy: Policy, commits: list[str], verifier: Ver
     own = verifier is None
     v = verifier or Verifier(repo, policy)
     try:
-        for cr, rr in zip(owners, v.check_lines(items), strict=True):
+        for cr, rr in zip(owners, v.check_lines(items, progress), strict=True):
             cr.records.append(rr)
     finally:
         if own:

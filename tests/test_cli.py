@@ -101,3 +101,22 @@ def test_git_pull_merge_is_recorded(tmp_path, keys):
     st = json.loads(base64.b64decode(json.loads(cl.note(merge).splitlines()[0])["payload"]))
     assert st["predicate"]["recorder"]["trigger"] == "post-merge"
     assert st["predicate"]["commit"]["id"] == merge
+
+
+def test_progress_bar_only_on_a_terminal(repo):
+    """verify draws a bar on stderr when stderr is a terminal, and nothing when it is not."""
+    import pty
+    import sys
+
+    repo.commit()
+    plain = repo.srcprov("verify", "--all")
+    assert "[" not in plain.stderr
+    master, slave = pty.openpty()
+    proc = subprocess.run([sys.executable, "-m", "srcprov", "verify", "--all"], cwd=repo.path, stdout=subprocess.PIPE,
+                          stderr=slave, stdin=subprocess.DEVNULL, text=True)
+    os.close(slave)
+    seen = os.read(master, 65536).decode()
+    os.close(master)
+    assert proc.returncode == 0
+    assert "verify [" in seen and "records" in seen
+    assert "[" not in proc.stdout.splitlines()[0]
