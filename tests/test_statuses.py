@@ -264,3 +264,25 @@ def test_show_json_has_statements(repo):
 
     assert socket.gethostname() not in json.dumps(data)
     assert len(env["hostname"]) == 64
+
+
+def test_signing_subkey_of_a_listed_primary_is_accepted(tmp_path, keys):
+    """The policy lists the primary fingerprint; a record signed by its signing subkey verifies."""
+    import subprocess
+
+    from gitfixtures import make_repo
+
+    params = ("%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: cert\nSubkey-Type: eddsa\n"
+              "Subkey-Curve: ed25519\nSubkey-Usage: sign\nName-Real: Sub Signer\nName-Email: alice@example.com\n"
+              "Expire-Date: 0\n%commit\n")
+    out = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--gen-key"], input=params, capture_output=True,
+                         text=True, check=True).stdout
+    primary = next(ln.split()[3] for ln in out.splitlines() if "KEY_CREATED" in ln)
+    r = make_repo(tmp_path / "r", keys, signer=primary, policy=False)
+    r.srcprov("policy", "init")
+    r.add_signer(primary, emails=("alice@example.com",), roles=("author",))
+    rc, entry = status_of(r)
+    assert rc == 0 and entry["status"] == "verified"
+    assert entry["records"][0]["signer"] == primary
+    env, _ = decode(cp_line(r))
+    assert env["signatures"][0]["keyid"] != primary  # the subkey signed
