@@ -111,7 +111,7 @@ def record(
 ) -> None:
     """Write a signed commit-provenance record for each commit."""
     from srcprov.progress import ProgressBar
-    from srcprov.recorder import Entry, drain, make_signer, pending, record_commits
+    from srcprov.recorder import Entry, Outcome, drain, make_signer, pending, record_commits
     from srcprov.records import claims_from
 
     repo = open_repo()
@@ -120,7 +120,7 @@ def record(
     claims_from("", list(claim or ()))  # bad --claim values fail before anything is signed
     if pending_:
         if revs or backfill or claim or force or all_:
-            raise SrcprovError("--pending takes no revisions, --backfill, --claim or --force")
+            raise SrcprovError("--pending takes no revisions, --all, --backfill, --claim or --force")
         n = len(pending(repo))
         res = drain(repo, wait=wait)
         if res is None:
@@ -138,19 +138,9 @@ def record(
         raise SrcprovError(f"no commits in {' '.join(revs)}")
     trigger = "backfill" if backfill else "record"
     signer = make_signer(repo)
-    if is_range and not force:
-        from srcprov.notes import read_all_notes
-
-        have = read_all_notes(repo)
-        from srcprov.dsse import COMMIT_PROVENANCE
-        from srcprov.notes import note_lines
-        from srcprov.records import predicate_of
-
-        commits = [c for c in commits if c not in have or not any(
-            predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.pg[have[c]].data))]
-    commits.reverse()  # oldest first, like the hooks would have
-    from srcprov.recorder import Outcome
-
+    # Oldest first, like the hooks would have. In a range, record_commits skips commits that already
+    # have a record (and counts them); a plain REV that has one is an error without --force.
+    commits.reverse()
     total = Outcome()
     batch = 200
     bar = ProgressBar("record", enabled=not as_json, unit="commits")

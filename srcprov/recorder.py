@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from srcprov.dsse import COMMIT_PROVENANCE
 from srcprov.errors import SrcprovError
-from srcprov.notes import note_bytes, note_lines, notes_lock, write_notes
-from srcprov.records import RecordInput, predicate_of, provenance_statement, record_digest, sign_statement
+from srcprov.notes import note_bytes, note_lines, notes_lock, read_all_notes, write_notes
+from srcprov.records import (
+    RecordInput,
+    predicate_of,
+    provenance_lines,
+    provenance_statement,
+    record_digest,
+    sign_statement,
+)
 from srcprov.timefmt import parse_duration, rfc3339
 
 if TYPE_CHECKING:
@@ -131,10 +137,6 @@ def precommit_for(repo: Repo, tree: str, commit_time: int) -> dict[str, Any] | N
     return out
 
 
-def _cp_lines(data: bytes | None) -> list[bytes]:
-    return [ln for ln in note_lines(data or b"") if predicate_of(ln)[0] == COMMIT_PROVENANCE]
-
-
 def _replaceable(line: bytes) -> bool:
     """A hook's first record of a commit that a rewrite record for the same commit supersedes."""
     _, pred = predicate_of(line)
@@ -160,8 +162,6 @@ def record_commits(
     """
     import pygit2
 
-    from srcprov.notes import read_all_notes
-
     out = Outcome()
     # One walk of the notes tree for the whole batch: a lookup per commit is linear in a flat tree.
     blobs = read_all_notes(repo)
@@ -180,7 +180,7 @@ def record_commits(
         except (KeyError, ValueError):
             out.failed.append((e.commit, "no such commit (gone?)"))
             continue
-        existing = _cp_lines(note_of(e.commit))
+        existing = provenance_lines(note_of(e.commit))
         supersede = e.trigger == "post-rewrite" and existing and all(_replaceable(x) for x in existing)
         if existing and not force and not supersede:
             if strict_existing:
@@ -190,7 +190,7 @@ def record_commits(
         rewritten = []
         for old in e.olds:
             item: dict[str, Any] = {"commit": old}
-            old_lines = [made[old]] if old in made else _cp_lines(note_of(old))
+            old_lines = [made[old]] if old in made else provenance_lines(note_of(old))
             if old_lines:
                 item["record"] = {"sha256": record_digest(sorted(old_lines)[0])}
             rewritten.append(item)
@@ -215,7 +215,7 @@ def record_commits(
             changes: dict[str, bytes | None] = {}
             for cid, line in made.items():
                 lines = note_lines(note_of(cid) or b"")
-                cps = [ln for ln in lines if predicate_of(ln)[0] == COMMIT_PROVENANCE]
+                cps = provenance_lines(note_of(cid))
                 if cps and not replace[cid]:
                     out.skipped.append(cid)  # someone else recorded it meanwhile
                     continue

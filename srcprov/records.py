@@ -12,8 +12,20 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
-from srcprov.dsse import COMMIT_PROVENANCE, PAYLOAD_TYPE, REVIEW, Envelope, Signature, statement, statement_bytes
+from srcprov.dsse import (
+    COMMIT_PROVENANCE,
+    PAYLOAD_TYPE,
+    REVIEW,
+    Envelope,
+    Malformed,
+    Signature,
+    parse_envelope,
+    parse_statement,
+    statement,
+    statement_bytes,
+)
 from srcprov.errors import SrcprovError
+from srcprov.notes import note_lines
 from srcprov.timefmt import rfc3339, utc_now
 
 if TYPE_CHECKING:
@@ -225,6 +237,11 @@ def sign_statement(st: dict[str, Any], signer: Any) -> bytes:
     return Envelope(PAYLOAD_TYPE, payload, (Signature(signed.fingerprint, signed.sig),)).to_line()
 
 
+def provenance_lines(note: bytes | None) -> list[bytes]:
+    """The commit-provenance record lines of a note (reviews and unreadable lines left out)."""
+    return [ln for ln in note_lines(note or b"") if predicate_of(ln)[0] == COMMIT_PROVENANCE]
+
+
 def record_digest(line: bytes) -> str:
     """sha256 of a record line's bytes (as rewrittenFrom names an old record)."""
     return hashlib.sha256(line).hexdigest()
@@ -232,8 +249,6 @@ def record_digest(line: bytes) -> str:
 
 def predicate_of(line: bytes) -> tuple[str | None, dict[str, Any] | None]:
     """(predicateType, predicate) of a record line, without checking its signature; (None, None) if unreadable."""
-    from srcprov.dsse import Malformed, parse_envelope, parse_statement
-
     try:
         st = parse_statement(parse_envelope(line))
     except Malformed:

@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from srcprov.dsse import COMMIT_PROVENANCE
-from srcprov.notes import note_lines, read_all_notes
-from srcprov.records import predicate_of
+from srcprov.notes import read_all_notes
+from srcprov.records import provenance_lines
 
 if TYPE_CHECKING:
     import pygit2
@@ -68,7 +67,7 @@ class RepairResult:
 
 
 def _has_provenance(repo: Repo, blob: str) -> bool:
-    return any(predicate_of(ln)[0] == COMMIT_PROVENANCE for ln in note_lines(repo.blob_data(blob)))
+    return bool(provenance_lines(repo.blob_data(blob)))
 
 
 def patch_ids(repo: Repo, commits: Iterable[str]) -> dict[str, str]:
