@@ -19,8 +19,8 @@ from srcprov.timefmt import utc_now
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
-    from srcprov.gpg import KeySigner
-    from srcprov.policy import Policy
+    from srcprov.signing import Signer
+    from srcprov.trust.policy import Policy
 
 BUILD_TYPE = "urn:srcprov:build:v1"
 BUNDLE_MEDIA_TYPE = "application/vnd.in-toto.bundle"
@@ -186,7 +186,7 @@ class NoteFacts:
 
 def note_facts(repo: Repo, policy: Policy, commit_id: str) -> NoteFacts | None:
     """The commit's current note, its status under POLICY and who signed its records; None without a note."""
-    from srcprov.verify import verify_commits
+    from srcprov.trust.verify import verify_commits
 
     cr = verify_commits(repo, policy, [commit_id])[0]
     if cr.note_blob is None:
@@ -238,7 +238,7 @@ def provenance_statement(
     return statement([{"name": n, "digest": {"sha256": d}} for n, d in subjects], SLSA_PROVENANCE, predicate)
 
 
-def envelope_line(st: dict[str, Any], signer: KeySigner | None) -> bytes:
+def envelope_line(st: dict[str, Any], signer: Signer | None) -> bytes:
     """The statement as a DSSE envelope line: signed by SIGNER, or with no signatures."""
     from srcprov.dsse import statement_bytes
     from srcprov.records import sign_statement
@@ -281,7 +281,7 @@ def attest(
 
 def _work_tree_policy(repo: Repo) -> Policy:
     """The policy the annotations' status is judged by: the work tree's, or none (nothing trusted)."""
-    from srcprov.policy import Policy, load_policy
+    from srcprov.trust.policy import Policy, load_policy
 
     try:
         return load_policy(repo)
@@ -350,7 +350,7 @@ def verify_attestation(
     repo: Repo, path: str, subject_files: Sequence[str], policy: Policy
 ) -> ChainResult:
     """Check the chain artifact -> attestation -> commit -> note -> signers, in the SPEC's order."""
-    from srcprov.verify import Verifier
+    from srcprov.trust.verify import Verifier
 
     if not subject_files:
         raise SrcprovError("verify-attestation needs at least one --subject FILE")
@@ -378,29 +378,12 @@ def verify_attestation(
 
 
 def _check_signature(verifier: Any, policy: Policy, env: Envelope) -> str:
-    from srcprov.gpg import key_problem
-
     if not env.signatures:
         raise _Broken("signature", "the attestation is not signed")
-    checks = verifier.gpg.verify_many([(env.pae(), s.sig) for s in env.signatures])
-    why = []
-    for chk in checks:
-        if chk.status != "good":
-            why.append(f"signed by {chk.fingerprint}, a key the policy does not hold" if chk.status == "no-key"
-                       else chk.detail or "bad signature")
-            continue
-        signer = policy.signer(chk.primary, "builder")
-        if signer is None:
-            listed = policy.listed(chk.primary)
-            why.append(f"{chk.primary} is listed without role builder" if listed
-                       else f"{chk.primary} is not a signer in the policy")
-            continue
-        problem = key_problem(verifier.gpg.keys, chk)
-        if problem:
-            why.append(problem)
-            continue
-        return f"signed by {chk.primary} ({signer.name or 'builder'}, role builder)"
-    raise _Broken("signature", "; ".join(why) or "no valid signature")
+    j = verifier.judge_envelope(env, ("builder",))
+    if not j.trusted:
+        raise _Broken("signature", j.reason or "no valid signature")
+    return f"signed by {j.keyid} ({j.signer.name or 'builder'}, role builder)"
 
 
 def _check_subjects(st: dict[str, Any], digests: Sequence[tuple[str, str]]) -> str:
@@ -504,7 +487,7 @@ def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
 
 
 def _check_policy(repo: Repo, policy: Policy, commit_id: str, verifier: Any) -> str:
-    from srcprov.verify import verdict_ok, verify_commits
+    from srcprov.trust.verify import verdict_ok, verify_commits
 
     cr = verify_commits(repo, policy, [commit_id], verifier=verifier)[0]
     if not verdict_ok([cr]):

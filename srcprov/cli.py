@@ -209,7 +209,7 @@ def review(
 
 # --- show / verify ----------------------------------------------------------------------------
 def _policy(repo: Any, policy_dir: str | None, policy_rev: str | None, required: bool = True) -> Any:
-    from srcprov.policy import Policy, load_policy
+    from srcprov.trust.policy import Policy, load_policy
 
     try:
         return load_policy(repo, policy_dir, policy_rev)
@@ -228,7 +228,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Decode a commit's records and show each with its verification status."""
-    from srcprov.verify import verify_commits
+    from srcprov.trust.verify import verify_commits
 
     repo = open_repo()
     commit = str(repo.resolve_commit(rev).id)
@@ -273,7 +273,7 @@ def verify(
 ) -> None:
     """Verify the records of each commit in the range against the policy."""
     from srcprov.progress import ProgressBar
-    from srcprov.verify import verdict_ok, verify_commits
+    from srcprov.trust.verify import verdict_ok, verify_commits
 
     repo = open_repo()
     args = list(revs or [])
@@ -321,12 +321,23 @@ def policy_init(force: bool = typer.Option(False, "--force", help="Overwrite an 
 def policy_add_signer(
     key: str = typer.Argument(..., help="A key id, fingerprint or email gpg knows."),
     email: list[str] | None = typer.Option(None, "--email", help="Allowed committer email (repeatable)."),
-    role: list[str] | None = typer.Option(None, "--role", help="author, reviewer or builder (repeatable; default author)."),
+    role: list[str] | None = typer.Option(None, "--role", help="author, maintainer, reviewer, builder or source (repeatable; default author)."),
 ) -> None:
     """Export a public key to .srcprov/keys/<FPR>.asc and list it as a signer."""
     from srcprov.policy_edit import add_signer
 
     print(add_signer(open_repo(), key, list(email or []), list(role or ["author"])))
+
+
+@policy_app.command("retire-signer")
+def policy_retire_signer(
+    key: str = typer.Argument(..., help="The signer's key id (fingerprint)."),
+    at: str | None = typer.Option(None, "--at", help="When it stopped being trusted (RFC 3339; default now)."),
+) -> None:
+    """Set a signer's `until`: what it signed before stays verified, nothing after."""
+    from srcprov.policy_edit import retire_signer
+
+    print(retire_signer(open_repo(), key, at))
 
 
 @policy_app.command("show")
@@ -338,7 +349,7 @@ def policy_show(
     """Show the policy."""
     from tabulate import tabulate
 
-    from srcprov.policy import load_policy
+    from srcprov.trust.policy import load_policy
 
     p = load_policy(open_repo(), policy_dir, policy_rev)
     data: dict[str, Any] = {  # the --json document
@@ -379,7 +390,7 @@ def report(
 ) -> None:
     """The provenance report: age, churn, authors, coverage, origin, review, hotspots and legacy."""
     from srcprov.report import run_report
-    from srcprov.verify import report_facts
+    from srcprov.trust.verify import report_facts
 
     repo = open_repo()
     fmt = "json" if as_json else fmt

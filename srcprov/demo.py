@@ -55,7 +55,7 @@ class Demo:
 
 
 def step_setup(d: Demo) -> None:
-    from srcprov.gpg import generate_key, gpg_binary
+    from srcprov.signing.gnupg import generate_key, gpg_binary
 
     d.say("a throwaway GnuPG home and two ed25519 keys (your keyring is not touched)")
     gpg = gpg_binary()

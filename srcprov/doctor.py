@@ -20,8 +20,8 @@ class Finding:
 def diagnose(repo: Repo) -> list[Finding]:
     """Every check doctor makes, in order."""
     from srcprov.install import HOOKS, hooks_dir, is_ours
-    from srcprov.policy import load_policy
     from srcprov.recorder import make_signer, pending
+    from srcprov.trust.policy import load_policy
 
     out: list[Finding] = []
     gpg = shutil.which(repo.config("gpg.program") or "gpg")

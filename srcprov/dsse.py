@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,23 +57,77 @@ class Envelope:
         return pae(self.payload_type, self.payload)
 
 
+_B64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+
+
 def _b64(value: object, what: str) -> bytes:
+    """Canonical standard base64 only: padding, no line breaks, zero trailing bits."""
     if not isinstance(value, str):
         raise Malformed(f"{what} is not a string")
+    if not _B64.match(value):
+        raise Malformed(f"{what} is not canonical base64")
+    data = base64.b64decode(value)
+    if base64.b64encode(data).decode("ascii") != value:
+        raise Malformed(f"{what} is not canonical base64 (non-zero trailing bits)")
+    return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise Malformed(f"duplicate JSON key {k!r}")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise Malformed(f"{name} is not JSON")
+
+
+def _check_strings(value: Any) -> None:
+    """Every string is valid Unicode (JSON escapes can spell lone surrogates, which UTF-8 cannot hold)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Malformed("a string holds a lone surrogate") from None
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+def strict_json(data: bytes | str) -> Any:
+    """Parse JSON strictly: no duplicate keys at any depth, no NaN/Infinity, valid Unicode; Malformed if not."""
     try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise Malformed(f"{what} is not valid base64") from None
+        obj = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        if isinstance(e, Malformed):
+            raise
+        raise Malformed("not JSON") from None
+    _check_strings(obj)
+    return obj
+
+
+_ENVELOPE_KEYS = {"payloadType", "payload", "signatures"}
+_SIGNATURE_KEYS = {"keyid", "sig"}
+_STATEMENT_KEYS = {"_type", "subject", "predicateType", "predicate"}
+_DESCRIPTOR_KEYS = {"name", "uri", "digest", "content", "downloadLocation", "mediaType", "annotations"}
 
 
 def parse_envelope(data: bytes | str) -> Envelope:
-    """Parse one DSSE envelope (JSON); Malformed if it is not one."""
-    try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Malformed("not JSON") from None
+    """Parse one DSSE envelope (JSON) strictly; Malformed if it is not exactly one."""
+    obj = strict_json(data)
     if not isinstance(obj, dict):
         raise Malformed("not a JSON object")
+    extra = set(obj) - _ENVELOPE_KEYS
+    if extra:
+        raise Malformed(f"unexpected envelope field {sorted(extra)[0]!r}")
     ptype = obj.get("payloadType")
     if not isinstance(ptype, str):
         raise Malformed("payloadType missing")
@@ -85,6 +139,8 @@ def parse_envelope(data: bytes | str) -> Envelope:
     for s in sigs:
         if not isinstance(s, dict):
             raise Malformed("a signature is not an object")
+        if set(s) - _SIGNATURE_KEYS:
+            raise Malformed(f"unexpected signature field {sorted(set(s) - _SIGNATURE_KEYS)[0]!r}")
         keyid = s.get("keyid", "")
         if not isinstance(keyid, str):
             raise Malformed("keyid is not a string")
@@ -93,22 +149,32 @@ def parse_envelope(data: bytes | str) -> Envelope:
 
 
 def parse_statement(env: Envelope) -> dict[str, Any]:
-    """The in-toto statement an envelope carries; Malformed if it is not one."""
+    """The in-toto statement an envelope carries, parsed strictly; Malformed if it is not one."""
     if env.payload_type != PAYLOAD_TYPE:
         raise Malformed(f"payloadType is {env.payload_type!r}, not {PAYLOAD_TYPE}")
     try:
-        st = json.loads(env.payload.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Malformed("payload is not UTF-8 JSON") from None
+        text = env.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Malformed("payload is not UTF-8") from None
+    st = strict_json(text)
     if not isinstance(st, dict):
         raise Malformed("statement is not a JSON object")
+    extra = set(st) - _STATEMENT_KEYS
+    if extra:
+        raise Malformed(f"unexpected statement field {sorted(extra)[0]!r}")
     if st.get("_type") != STATEMENT_TYPE:
         raise Malformed("statement _type is not in-toto Statement v1")
     subject = st.get("subject")
-    if not isinstance(subject, list) or not subject or not all(
-        isinstance(s, dict) and isinstance(s.get("digest"), dict) for s in subject
-    ):
+    if not isinstance(subject, list) or not subject:
         raise Malformed("statement has no subject")
+    for s in subject:
+        if not isinstance(s, dict) or set(s) - _DESCRIPTOR_KEYS:
+            raise Malformed("a subject is not a resource descriptor")
+        digest = s.get("digest")
+        if not isinstance(digest, dict) or not digest or not all(isinstance(v, str) for v in digest.values()):
+            raise Malformed("a subject has no digest of strings")
+        if "name" in s and not isinstance(s["name"], str):
+            raise Malformed("a subject's name is not a string")
     if not isinstance(st.get("predicateType"), str):
         raise Malformed("statement has no predicateType")
     if not isinstance(st.get("predicate"), dict):

@@ -23,8 +23,8 @@ def _warn(msg: str) -> None:
 
 def pre_commit(repo: Repo) -> int:
     """Note the staged tree, run the policy's checks, and block per `srcprov.require`."""
-    from srcprov.policy import POLICY_DIR, load_policy_dir
     from srcprov.recorder import make_signer
+    from srcprov.trust.policy import POLICY_DIR, load_policy_dir
 
     mode = repo.config("srcprov.require") or "warn"
     started = int(time.time())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.policy import POLICY_DIR, ROLES, load_policy_dir
+from srcprov.trust.policy import POLICY_DIR, ROLES, load_policy_dir
 
 TEMPLATE = """\
 # srcprov policy: who may sign records for this repository, and what each commit needs.
@@ -50,7 +50,7 @@ def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str
     import gnupg
     import tomlkit
 
-    from srcprov.gpg import gpg_binary
+    from srcprov.signing.gnupg import gpg_binary
 
     bad = [r for r in roles if r not in ROLES]
     if bad:
@@ -91,3 +91,30 @@ def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str
     path.write_text(tomlkit.dumps(doc))
     load_policy_dir(d)  # what we wrote must load
     return f"{action} signer {name} {fpr} ({', '.join(entry['roles'])}); commit .srcprov/ to apply it"
+
+
+def retire_signer(repo: Repo, key: str, at: str | None = None) -> str:
+    """Set the `until` of the signer whose key id is KEY (default: now); its earlier signatures stay trusted."""
+    from datetime import UTC, datetime
+
+    import tomlkit
+
+    from srcprov.timefmt import parse_rfc3339
+
+    when = datetime.now(UTC).replace(microsecond=0) if at is None else parse_rfc3339(at)
+    if when is None:
+        raise SrcprovError(f"bad --at {at!r}: expected an RFC 3339 time such as 2027-01-01T00:00:00Z")
+    d = _policy_dir(repo)
+    path = d / "policy.toml"
+    if not path.exists():
+        raise SrcprovError(f"no {path}: run `srcprov policy init` first")
+    doc = tomlkit.parse(path.read_text())
+    want = key.replace(" ", "").upper()
+    entry = next((s for s in doc.get("signers", []) if str(s.get("fingerprint", "")).upper() == want), None)
+    if entry is None:
+        raise SrcprovError(f"no signer {key} in {path}")
+    stamp = when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    entry["until"] = stamp
+    path.write_text(tomlkit.dumps(doc))
+    load_policy_dir(d)  # what we wrote must load
+    return f"signer {entry.get('name', want)} {want} retired: signatures after {stamp} are untrusted; commit .srcprov/ to apply it"

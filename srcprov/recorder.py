@@ -26,7 +26,7 @@ from srcprov.timefmt import parse_duration, rfc3339
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
-    from srcprov.gpg import KeySigner
+    from srcprov.signing.gnupg import KeySigner
 
 HOOK_TRIGGERS = ("post-commit", "post-merge", "post-rewrite")
 # How long before the commit a pre-commit run still counts as this commit's (an editor open on the message).
@@ -35,7 +35,7 @@ PRECOMMIT_WINDOW = 3600
 
 def make_signer(repo: Repo) -> KeySigner:
     """The configured signer: `srcprov.signingKey`, else `user.signingkey`, else the committer's email."""
-    from srcprov.gpg import KeySigner, gpg_binary
+    from srcprov.signing.gnupg import KeySigner, gpg_binary
 
     key = repo.config("srcprov.signingKey") or repo.config("user.signingkey") or repo.config("user.email")
     if not key:

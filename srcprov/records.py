@@ -234,7 +234,7 @@ def sign_statement(st: dict[str, Any], signer: Any) -> bytes:
     payload = statement_bytes(st)
     env = Envelope(PAYLOAD_TYPE, payload, ())
     signed = signer.sign(env.pae())
-    return Envelope(PAYLOAD_TYPE, payload, (Signature(signed.fingerprint, signed.sig),)).to_line()
+    return Envelope(PAYLOAD_TYPE, payload, (Signature(signed.keyid, signed.sig),)).to_line()
 
 
 def provenance_lines(note: bytes | None) -> list[bytes]:

@@ -16,9 +16,9 @@ from srcprov.timefmt import utc_now
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
-    from srcprov.gpg import KeySigner
-    from srcprov.policy import Policy
-    from srcprov.verify import CommitResult
+    from srcprov.signing import Signer
+    from srcprov.trust.policy import Policy
+    from srcprov.trust.verify import CommitResult
 
 VERIFIER_ID = "urn:srcprov:verifier:v1"
 # srcprov checks that each commit carries signed provenance from a trusted signer. That is the source
@@ -93,14 +93,14 @@ def write_vsa(
     policy: Policy,
     results: Sequence[CommitResult],
     path: str | os.PathLike[str],
-    signer: KeySigner | None,
+    signer: Signer | None,
     *,
     passed: bool | None = None,
 ) -> None:
     """Write the Source VSA for RESULTS (newest first) to PATH as a DSSE envelope line, signed by SIGNER
     (None: unsigned). PASSED defaults to verdict_ok(results); pass verify's own verdict (--strict)."""
     from srcprov.attest import envelope_line
-    from srcprov.verify import verdict_ok
+    from srcprov.trust.verify import verdict_ok
 
     ok = verdict_ok(list(results)) if passed is None else passed
     line = envelope_line(vsa_statement(repo, policy, results, ok), signer)

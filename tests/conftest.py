@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from gitfixtures import GitRepo, Keys, _gpg, make_repo
 
-from srcprov.gpg import generate_key
+from srcprov.signing.gnupg import generate_key
 
 
 @pytest.fixture(scope="session")

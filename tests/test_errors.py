@@ -55,7 +55,9 @@ def test_no_key_and_no_gpg(repo, tmp_path):
     assert_error(repo.srcprov("record", check=False), "could not sign")
     repo.git("config", "gpg.program", "no-such-gpg-binary")
     assert_error(repo.srcprov("record", check=False), "gpg not found")
-    assert_error(repo.srcprov("verify", check=False), "gpg not found")
+    # Verification needs no gpg: it runs in process on Sequoia with the policy's keys.
+    proc = repo.srcprov("verify", check=False)
+    assert proc.returncode == 1 and "srcprov: error" not in proc.stderr
 
 
 def test_unreadable_policy(repo):

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from srcprov.dsse import Malformed, parse_envelope, parse_statement
 from srcprov.git import Repo
-from srcprov.policy import load_policy
-from srcprov.verify import RECORD_STATUSES, Verifier
+from srcprov.trust.policy import load_policy
+from srcprov.trust.verify import RECORD_STATUSES, Verifier
 
 
 @given(st.binary(max_size=400))

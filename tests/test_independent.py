@@ -66,26 +66,3 @@ def test_securesystemslib_reads_and_verifies(repo):
     key = key or bundle
     assert verify_signature(signature, key, e.pae()) is True
     assert verify_signature(signature, key, e.pae() + b"x") is False
-
-
-def test_batch_verification_under_low_open_files_limit(repo, tmp_path):
-    """gpg --verify-files keeps each checked file open: batches keep 450 checks under `ulimit -n 256`."""
-    import sys
-
-    env = _record(repo)
-    (tmp_path / "pae").write_bytes(_pae(env["payloadType"].encode(), base64.b64decode(env["payload"])))
-    (tmp_path / "sig").write_bytes(base64.b64decode(env["signatures"][0]["sig"]))
-    (tmp_path / "key").write_bytes(repo.keys.armored(repo.keys.alice))
-    script = f"""
-import resource, collections
-from pathlib import Path
-resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-from srcprov.gpg import HermeticGpg
-d = Path({str(tmp_path)!r})
-with HermeticGpg("gpg") as g:
-    g.import_keys([(d / "key").read_bytes()])
-    res = g.verify_many([((d / "pae").read_bytes(), (d / "sig").read_bytes())] * 450)
-print(dict(collections.Counter(r.status for r in res)))
-"""
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "{'good': 450}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -9,19 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from srcprov.errors import SrcprovError
-from srcprov.timefmt import parse_duration
+from srcprov.timefmt import parse_duration, parse_rfc3339
 
-ROLES = ("author", "reviewer", "builder")
+ROLES = ("author", "maintainer", "reviewer", "builder", "source")
+KINDS = ("openpgp",)  # ssh and pem come with their verifiers
 POLICY_DIR = ".srcprov"
 _FPR = re.compile(r"^[0-9A-F]{40}([0-9A-F]{24})?$")
+_TOP_KEYS = {"version", "signers", "checks", "require"}
+_SIGNER_KEYS = {"name", "kind", "fingerprint", "emails", "roles", "until"}
+_CHECK_KEYS = {"name", "command", "timeout", "required"}
+_REQUIRE_KEYS = {"since", "backfilled", "reviews", "ai_reviews"}
 
 
 @dataclass(frozen=True)
 class Signer:
     name: str
-    fingerprint: str
+    fingerprint: str  # the key id, as SPEC Signatures defines it for the kind
     emails: tuple[str, ...] = ()
     roles: tuple[str, ...] = ("author",)
+    kind: str = "openpgp"
+    until: int | None = None  # signatures made after this (epoch seconds) are untrusted: a retired signer
 
     def allows_email(self, email: str) -> bool:
         """True when the signer lists no emails, or lists EMAIL (case-insensitively)."""
@@ -41,6 +49,7 @@ class Requirements:
     since: str | None = None
     backfilled: str = "allow"
     reviews: int = 0
+    ai_reviews: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,74 +57,132 @@ class Policy:
     signers: tuple[Signer, ...] = ()
     checks: tuple[Check, ...] = ()
     require: Requirements = Requirements()
-    keys: dict[str, bytes] = field(default_factory=dict)  # fingerprint -> armored public key
+    keys: dict[str, bytes] = field(default_factory=dict)  # key id -> public key file bytes
     source: str = ""
+    digest: str = ""  # sha256 over policy.toml and every key file: what a cached verdict was reached under
 
-    def signer(self, primary_fpr: str | None, role: str) -> Signer | None:
-        """The signer entry for a primary key fingerprint holding ROLE, or None."""
+    def signer(self, keyid: str | None, role: str) -> Signer | None:
+        """The signer entry for a key id holding ROLE, or None."""
         for s in self.signers:
-            if s.fingerprint == (primary_fpr or "").upper() and role in s.roles:
+            if s.fingerprint == (keyid or "").upper() and role in s.roles:
                 return s
         return None
 
-    def listed(self, primary_fpr: str | None) -> Signer | None:
-        """The signer entry for a primary key fingerprint, whatever its roles."""
+    def listed(self, keyid: str | None) -> Signer | None:
+        """The signer entry for a key id, whatever its roles."""
         for s in self.signers:
-            if s.fingerprint == (primary_fpr or "").upper():
+            if s.fingerprint == (keyid or "").upper():
                 return s
         return None
+
+    def keys_of_kind(self, kind: str) -> dict[str, bytes]:
+        """The public keys of the signers of KIND."""
+        return {s.fingerprint: self.keys[s.fingerprint] for s in self.signers if s.kind == kind}
 
 
 def _err(source: str, msg: str) -> SrcprovError:
     return SrcprovError(f"policy {source}: {msg}")
 
 
+def _unknown(source: str, where: str, table: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise _err(source, f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} in {where} "
+                           f"(known: {', '.join(sorted(allowed))})")
+
+
+def _time(value: object, what: str, source: str) -> int:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise _err(source, f"{what} needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+        return int(value.timestamp())
+    dt = parse_rfc3339(value)
+    if dt is None:
+        raise _err(source, f"{what} must be an RFC 3339 time, not {value!r}")
+    return int(dt.timestamp())
+
+
+def policy_digest(text: bytes, keys: dict[str, bytes]) -> str:
+    """sha256 over policy.toml's bytes and every key file (name and bytes)."""
+    h = hashlib.sha256(b"srcprov-policy-v1\0" + hashlib.sha256(text).digest())
+    for name in sorted(keys):
+        h.update(name.encode() + b"\0" + hashlib.sha256(keys[name]).digest())
+    return h.hexdigest()
+
+
 def parse_policy(text: bytes, keys: dict[str, bytes], source: str) -> Policy:
-    """A Policy from policy.toml's bytes and the key files found beside it."""
+    """A Policy from policy.toml's bytes and the key files found beside it; unknown keys are an error."""
     try:
         doc: dict[str, Any] = tomllib.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise _err(source, f"cannot parse policy.toml: {e}") from None
+    _unknown(source, "policy.toml", doc, _TOP_KEYS)
     if doc.get("version", 1) != 1:
         raise _err(source, f"unsupported policy version {doc.get('version')!r}")
     signers = []
-    for i, s in enumerate(doc.get("signers", [])):
+    raw_signers = doc.get("signers", [])
+    if not isinstance(raw_signers, list):
+        raise _err(source, "signers must be an array of tables ([[signers]])")
+    for i, s in enumerate(raw_signers):
         if not isinstance(s, dict):
             raise _err(source, f"signers[{i}] is not a table")
+        _unknown(source, f"signers[{i}]", s, _SIGNER_KEYS)
+        kind = s.get("kind", "openpgp")
+        if kind not in KINDS:
+            raise _err(source, f"signers[{i}] has kind {kind!r}: this version verifies {', '.join(KINDS)} keys only")
         fpr = str(s.get("fingerprint", "")).replace(" ", "").upper()
         if not _FPR.match(fpr):
             raise _err(source, f"signers[{i}] has no valid fingerprint: {s.get('fingerprint')!r}")
-        roles = tuple(s.get("roles", ["author"]))
+        roles = s.get("roles", ["author"])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise _err(source, f"signers[{i}].roles must be a list of strings")
         bad = [r for r in roles if r not in ROLES]
         if bad:
             raise _err(source, f"signers[{i}] has unknown role {bad[0]!r} (roles: {', '.join(ROLES)})")
         emails = s.get("emails", [])
         if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
             raise _err(source, f"signers[{i}].emails must be a list of strings")
+        name = s.get("name", "")
+        if not isinstance(name, str):
+            raise _err(source, f"signers[{i}].name must be a string")
+        until = _time(s["until"], f"signers[{i}].until", source) if "until" in s else None
         if fpr not in keys:
             raise _err(source, f"no public key for signer {fpr} (expected keys/{fpr}.asc)")
-        signers.append(Signer(str(s.get("name", "")), fpr, tuple(emails), roles))
+        signers.append(Signer(name, fpr, tuple(emails), tuple(roles), kind, until))
     checks = []
-    for i, c in enumerate(doc.get("checks", [])):
+    raw_checks = doc.get("checks", [])
+    if not isinstance(raw_checks, list):
+        raise _err(source, "checks must be an array of tables ([[checks]] or checks = [{...}])")
+    for i, c in enumerate(raw_checks):
         if not isinstance(c, dict) or not isinstance(c.get("command"), str) or not c.get("name"):
             raise _err(source, f"checks[{i}] needs a name and a command")
-        checks.append(
-            Check(str(c["name"]), c["command"], parse_duration(c.get("timeout", "120s"), "check timeout"),
-                  bool(c.get("required", False)))
-        )
+        _unknown(source, f"checks[{i}]", c, _CHECK_KEYS)
+        required = c.get("required", False)
+        if not isinstance(required, bool):
+            raise _err(source, f"checks[{i}].required must be true or false")
+        checks.append(Check(str(c["name"]), c["command"], parse_duration(c.get("timeout", "120s"), "check timeout"),
+                            required))
     req = doc.get("require", {})
     if not isinstance(req, dict):
         raise _err(source, "[require] is not a table")
+    _unknown(source, "[require]", req, _REQUIRE_KEYS)
     backfilled = req.get("backfilled", "allow")
     if backfilled not in ("allow", "deny"):
         raise _err(source, f"require.backfilled must be allow or deny, not {backfilled!r}")
-    reviews = req.get("reviews", 0)
-    if not isinstance(reviews, int) or reviews < 0:
-        raise _err(source, f"require.reviews must be a non-negative integer, not {reviews!r}")
+    counts = {}
+    for key in ("reviews", "ai_reviews"):
+        n = req.get(key, 0)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise _err(source, f"require.{key} must be a non-negative integer, not {n!r}")
+        counts[key] = n
     since = req.get("since")
     if since is not None and not isinstance(since, str):
         raise _err(source, "require.since must be a commit id")
-    return Policy(tuple(signers), tuple(checks), Requirements(since or None, backfilled, reviews), keys, source)
+    return Policy(tuple(signers), tuple(checks),
+                  Requirements(since or None, backfilled, counts["reviews"], counts["ai_reviews"]),
+                  keys, source, policy_digest(text, keys))
 
 
 def load_policy_dir(directory: Path, source: str | None = None) -> Policy:

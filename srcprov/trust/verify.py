@@ -1,0 +1,393 @@
+"""Statuses for records and commits under a policy: many commits in one pass, in process, cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
+from srcprov.notes import note_lines, read_all_notes
+from srcprov.predicates import check_predicate
+from srcprov.records import commit_facts, raw_parents
+from srcprov.timefmt import parse_rfc3339
+from srcprov.trust.judge import Judgement, best_judgement, judge_signature
+from srcprov.trust.status import RANK, CommitStatus, RecordStatus
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from srcprov.git import Repo
+    from srcprov.signing import SigCheck, SignatureVerifier
+    from srcprov.trust.policy import Policy
+
+RECORD_STATUSES = tuple(str(s) for s in RecordStatus)
+PREDICATES = (COMMIT_PROVENANCE, REVIEW)
+
+
+@dataclass
+class RecordResult:
+    line: bytes
+    status: RecordStatus
+    predicate_type: str | None = None
+    signer: str | None = None
+    reason: str = ""
+    statement: dict[str, Any] | None = None
+
+    def to_json(self, with_statement: bool = False) -> dict[str, Any]:
+        """The record's entry in `verify --json` (and `show --json` with its statement)."""
+        out: dict[str, Any] = {
+            "predicateType": self.predicate_type,
+            "status": self.status,
+            "signer": self.signer,
+            "reason": self.reason,
+        }
+        if with_statement:
+            out["statement"] = self.statement
+        return out
+
+
+@dataclass
+class CommitResult:
+    commit: str
+    status: CommitStatus
+    records: list[RecordResult] = field(default_factory=list)
+    required: bool = True
+    reason: str = ""
+    note_blob: str | None = None
+
+    @property
+    def best(self) -> RecordResult | None:
+        """The commit-provenance record that decides the commit's status."""
+        cps = [r for r in self.records if r.predicate_type == COMMIT_PROVENANCE]
+        if not cps:
+            # A record too broken to say what it is may have been the commit's provenance: a note
+            # of garbage is `malformed`, never quietly `missing`.
+            cps = [r for r in self.records if r.predicate_type is None]
+        return min(cps, key=lambda r: RANK[r.status], default=None)
+
+    def to_json(self, with_statement: bool = False) -> dict[str, Any]:
+        """The commit's entry in `verify --json`."""
+        return {
+            "commit": self.commit,
+            "status": self.status,
+            "required": self.required,
+            "reason": self.reason,
+            "records": [r.to_json(with_statement) for r in self.records],
+        }
+
+
+def _same_person(recorded: dict[str, Any], actual: dict[str, str]) -> bool:
+    if recorded.get("name") != actual["name"] or recorded.get("email") != actual["email"]:
+        return False
+    a, b = parse_rfc3339(recorded.get("time")), parse_rfc3339(actual["time"])
+    return a is not None and b is not None and a == b and a.utcoffset() == b.utcoffset()
+
+
+def content_difference(pred: dict[str, Any], commit: pygit2.Commit) -> str | None:
+    """What of the commit a (shape-checked) record's `commit` object gets wrong, or None."""
+    rec = pred["commit"]
+    facts = commit_facts(commit)
+    for key in ("tree", "parents"):
+        if rec.get(key) != facts[key]:
+            return f"{key} differs from the commit"
+    for key in ("author", "committer"):
+        if key in rec and not _same_person(rec[key], facts[key]):
+            return f"{key} differs from the commit"
+    return None
+
+
+def roles_for(predicate_type: str | None, pred: dict[str, Any]) -> tuple[str, ...]:
+    """The roles that may sign a record: authors their commits, maintainers backfill and repair, source the forge's."""
+    if predicate_type == REVIEW:
+        return ("reviewer",)
+    trigger = pred.get("recorder", {}).get("trigger")
+    if trigger == "forge":
+        return ("source",)
+    if trigger in ("backfill", "repair"):
+        return ("maintainer", "author")
+    return ("author",)
+
+
+class Verifier:
+    """Checks records against a policy, in process: signatures through the policy's keys only."""
+
+    def __init__(self, repo: Repo, policy: Policy) -> None:
+        self.repo = repo
+        self.policy = policy
+        self._verifiers: dict[str, SignatureVerifier] = {}
+
+    def close(self) -> None:
+        """Nothing to release (kept for callers that use it as a context manager)."""
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def signatures(self, kind: str = "openpgp") -> SignatureVerifier:
+        """The verifier of KIND holding the policy's keys of that kind (made on first use)."""
+        if kind not in self._verifiers:
+            from srcprov.signing import verifier_for
+
+            self._verifiers[kind] = verifier_for(kind, self.policy.keys_of_kind(kind))
+        return self._verifiers[kind]
+
+    def judge_envelope(self, env: Envelope, roles: tuple[str, ...], *, email: str | None = None,
+                       not_before: int | None = None) -> Judgement:
+        """The best verdict among an envelope's signatures for ROLES."""
+        v = self.signatures()
+        data = env.pae()
+        checks = [v.verify(data, s.sig) for s in env.signatures]
+        return self.judge_checks(checks, roles, email=email, not_before=not_before)
+
+    def judge_checks(self, checks: list[SigCheck], roles: tuple[str, ...], *, email: str | None = None,
+                     not_before: int | None = None) -> Judgement:
+        """The best verdict among already verified signatures."""
+        states = self.signatures().key_states
+        return best_judgement(judge_signature(self.policy, c, roles, states, email=email, not_before=not_before)
+                              for c in checks)
+
+    def check_lines(
+        self, items: list[tuple[str, bytes]], progress: Callable[[int, int], None] | None = None
+    ) -> list[RecordResult]:
+        """A RecordResult for each (commit id it is attached to, record line)."""
+        out = []
+        for i, (cid, line) in enumerate(items):
+            out.append(self.check_line(cid, line))
+            if progress is not None and (i + 1) % 200 == 0:
+                progress(i + 1, len(items))
+        if progress is not None and items:
+            progress(len(items), len(items))
+        return out
+
+    def check_line(self, attached_to: str, line: bytes) -> RecordResult:
+        """One record's status, as attached to the note of ATTACHED_TO."""
+        import pygit2
+
+        r = RecordResult(line, RecordStatus.MALFORMED)
+        try:
+            env = parse_envelope(line)
+            st = parse_statement(env)
+            pt = st["predicateType"]
+            r.predicate_type = pt
+            if pt not in PREDICATES:
+                raise Malformed(f"unknown predicateType {pt!r}")
+            check_predicate(pt, st["predicate"])
+        except Malformed as e:
+            r.reason = str(e)
+            return r
+        r.statement = st
+        pred = st["predicate"]
+        if not env.signatures:
+            r.status, r.reason = RecordStatus.BAD_SIGNATURE, "record is not signed"
+            return r
+        roles = roles_for(pt, pred)
+        try:
+            commit = self.repo.pg[attached_to]
+            if not isinstance(commit, pygit2.Commit):
+                commit = None
+        except (KeyError, ValueError):
+            commit = None
+        not_before = commit.committer.time if commit is not None else None
+        v = self.signatures()
+        checks = [v.verify(env.pae(), s.sig) for s in env.signatures]
+        j = self.judge_checks(checks, roles, not_before=not_before)
+        r.signer = j.keyid
+        if not j.trusted:
+            r.status = RecordStatus.BAD_SIGNATURE if j.bad else RecordStatus.UNTRUSTED_SIGNER
+            r.reason = j.reason
+            return r
+        subj = [s["digest"].get("gitCommit") for s in st["subject"]]
+        if attached_to not in subj or pred["commit"]["id"] != attached_to:
+            r.status = RecordStatus.SUBJECT_MISMATCH
+            named = pred["commit"]["id"] if pred["commit"]["id"] != attached_to else next((x for x in subj if x), "?")
+            r.reason = f"record names {named[:12]}, not this commit"
+            return r
+        if commit is None:
+            r.status, r.reason = RecordStatus.CONTENT_MISMATCH, "commit not in this repository"
+            return r
+        if pt == COMMIT_PROVENANCE:
+            diff = content_difference(pred, commit)
+            email = commit.committer.raw_email.decode("utf-8", "backslashreplace")
+        else:
+            diff = None if pred["commit"]["tree"] == str(commit.tree_id) else "tree differs from the commit"
+            email = pred["reviewer"]["email"]
+        if diff:
+            r.status, r.reason = RecordStatus.CONTENT_MISMATCH, diff
+            return r
+        j = self.judge_checks(checks, roles, email=email, not_before=not_before)
+        r.signer = j.keyid
+        if not j.trusted:
+            r.status, r.reason = RecordStatus.UNTRUSTED_SIGNER, j.reason
+            return r
+        r.status = RecordStatus.VERIFIED
+        return r
+
+
+def required_commits(repo: Repo, policy: Policy, commits: list[str]) -> set[str]:
+    """The commits the policy requires records for: all but require.since and its ancestors."""
+    since = policy.require.since
+    if not since or not commits:
+        return set(commits)
+    base = str(repo.resolve_commit(since).id)
+    # Every commit not reachable from `since` needs a record, also one on a branch forked before it
+    # and merged later (an --ancestry-path test would let such a branch through unrecorded).
+    proc = repo.git("rev-list", "--stdin", input=(f"^{base}\n" + "\n".join(commits) + "\n").encode())
+    outside = set(proc.stdout.decode().split())
+    return {c for c in commits if c in outside}
+
+
+def _checks_problem(policy: Policy, pred: dict[str, Any]) -> str | None:
+    required = [c for c in policy.checks if c.required]
+    if not required:
+        return None
+    pre = pred.get("precommit")
+    ran = {c.get("name"): c for c in (pre or {}).get("checks", []) if isinstance(c, dict)} if isinstance(pre, dict) else {}
+    for c in required:
+        got = ran.get(c.name)
+        if got is None:
+            return f"required check {c.name!r} did not run before the commit"
+        if got.get("exitCode") != 0:
+            return f"required check {c.name!r} failed (exit code {got.get('exitCode')})"
+    return None
+
+
+def _approvals(cr: CommitResult, commit: pygit2.Commit, author_signer: str | None) -> int:
+    """Approving reviews by reviewers other than the author; each reviewer's latest review counts."""
+    author_email = commit.author.raw_email.decode("utf-8", "backslashreplace").lower()
+    latest: dict[str, tuple[float, str]] = {}
+    for r in cr.records:
+        if r.predicate_type != REVIEW or r.status != RecordStatus.VERIFIED or r.statement is None:
+            continue
+        p = r.statement["predicate"]
+        if r.signer == author_signer or p["reviewer"]["email"].lower() == author_email:
+            continue  # a review by the commit's author does not count
+        at = parse_rfc3339(p["reviewedAt"])
+        when = at.timestamp() if at is not None else float("-inf")
+        key = str(r.signer)
+        if key not in latest or latest[key][0] <= when:
+            latest[key] = (when, p["verdict"])
+    return sum(1 for _, verdict in latest.values() if verdict == "approved")
+
+
+def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
+    """Set a commit's status from its records' statuses and the policy's requirements."""
+    best = cr.best
+    if best is None:
+        cr.status, cr.reason = CommitStatus.MISSING, "no commit-provenance record"
+        return
+    if best.status != RecordStatus.VERIFIED or best.statement is None:
+        cr.status, cr.reason = CommitStatus(best.status), best.reason
+        return
+    pred = best.statement["predicate"]
+    commit = repo.commit(cr.commit)
+    if policy.require.backfilled == "deny" and pred["recorder"]["trigger"] == "backfill":
+        cr.status, cr.reason = CommitStatus.BACKFILL_DENIED, "the policy denies backfilled records"
+        return
+    if len(raw_parents(commit)) < 2 and pred["recorder"]["trigger"] != "forge":
+        problem = _checks_problem(policy, pred)
+        if problem:
+            cr.status, cr.reason = CommitStatus.UNCHECKED, problem
+            return
+    need = policy.require.reviews
+    origin = pred.get("claims", {}).get("origin")
+    if isinstance(origin, str) and origin.startswith("ai-"):
+        need = max(need, policy.require.ai_reviews)
+    if need:
+        approvals = _approvals(cr, commit, best.signer)
+        if approvals < need:
+            cr.status = CommitStatus.UNREVIEWED
+            cr.reason = f"{approvals} of {need} approving review(s) by reviewers other than the author"
+            return
+    cr.status, cr.reason = CommitStatus.VERIFIED, ""
+
+
+def verify_commits(
+    repo: Repo,
+    policy: Policy,
+    commits: list[str],
+    verifier: Verifier | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[CommitResult]:
+    """Verify every record of COMMITS in one pass and give each commit its status.
+
+    What was concluded per (commit, note blob) is cached under the policy's digest: an unchanged note
+    under an unchanged policy is not verified again.
+    """
+    from srcprov.trust.cache import VerdictCache
+
+    notes = read_all_notes(repo)
+    cache = VerdictCache(repo, policy)
+    items: list[tuple[str, bytes]] = []
+    owners: list[CommitResult] = []
+    results = []
+    for cid in commits:
+        blob = notes.get(cid)
+        cr = CommitResult(cid, CommitStatus.MISSING, note_blob=blob)
+        results.append(cr)
+        if blob is None:
+            continue
+        lines = note_lines(repo.blob_data(blob))
+        cached = cache.get(cid, blob, lines)
+        if cached is not None:
+            cr.records.extend(cached)
+            continue
+        for line in lines:
+            items.append((cid, line))
+            owners.append(cr)
+    v = verifier or Verifier(repo, policy)
+    step = None
+    if progress is not None:
+        cached_n = sum(len(cr.records) for cr in results)
+        total = cached_n + len(items)
+        progress(cached_n, total)
+
+        def step(done: int, _n: int) -> None:
+            progress(cached_n + done, total)
+
+    fresh: dict[int, CommitResult] = {}
+    for cr, rr in zip(owners, v.check_lines(items, step), strict=True):
+        cr.records.append(rr)
+        fresh[id(cr)] = cr
+    for cr in fresh.values():
+        if cr.note_blob is not None:
+            cache.put(cr.commit, cr.note_blob, cr.records)
+    cache.save()
+    required = required_commits(repo, policy, commits)
+    for cr in results:
+        cr.required = cr.commit in required
+        commit_status(repo, policy, cr)
+    return results
+
+
+def verdict_ok(results: list[CommitResult], strict: bool = False) -> bool:
+    """Exit 0 only when every required commit is verified (and, strictly, no record is bad)."""
+    if any(cr.required and cr.status != CommitStatus.VERIFIED for cr in results):
+        return False
+    if strict and any(r.status != RecordStatus.VERIFIED for cr in results for r in cr.records):
+        return False
+    return True
+
+
+def report_facts(repo: Repo, policy: Policy) -> Any:
+    """A `facts_for(commit_ids)` for the report: status, verified origin, approving review, in one pass."""
+    from srcprov.report.facts import CommitFacts
+
+    def facts_for(commits: list[str]) -> dict[str, CommitFacts]:
+        out = {}
+        for cr in verify_commits(repo, policy, commits):
+            best = cr.best
+            origin = None
+            if best is not None and best.status == RecordStatus.VERIFIED and best.statement is not None:
+                origin = best.statement["predicate"].get("claims", {}).get("origin")
+            reviewed = any(
+                r.predicate_type == REVIEW and r.status == RecordStatus.VERIFIED and r.statement is not None
+                and r.statement["predicate"]["verdict"] == "approved"
+                for r in cr.records
+            )
+            out[cr.commit] = CommitFacts(cr.status, origin, reviewed)
+        return out
+
+    return facts_for

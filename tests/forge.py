@@ -1,0 +1,78 @@
+"""An attacker's kit, written apart from srcprov's code: statements, PAE, gpg signatures, OpenPGP packets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+
+def pae(body: bytes, ptype: str = PAYLOAD_TYPE) -> bytes:
+    t = ptype.encode()
+    return b" ".join([b"DSSEv1", str(len(t)).encode(), t, str(len(body)).encode(), body])
+
+
+def gpg(home: str, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["gpg", "--homedir", home, "--batch", "--yes", *args], input=input, capture_output=True,
+                          check=check)
+
+
+def detached(home: str, key: str, data: bytes, *extra: str) -> bytes:
+    """A binary detached signature by KEY over DATA (EXTRA: e.g. --faked-system-time=T!)."""
+    return gpg(home, *extra, "--local-user", key, "--detach-sign", input=data).stdout
+
+
+def packet(tag: int, body: bytes) -> bytes:
+    """One new-format OpenPGP packet (five-octet length)."""
+    return bytes([0xC0 | tag, 255]) + len(body).to_bytes(4, "big") + body
+
+
+def literal(data: bytes) -> bytes:
+    """A literal data packet (tag 11) holding DATA: what turns a signature into a signed message."""
+    return packet(11, b"b" + b"\x00" + b"\x00\x00\x00\x00" + data)
+
+
+def envelope(statement_bytes: bytes, sigs: list[tuple[str, bytes]]) -> bytes:
+    return json.dumps({"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(statement_bytes).decode(),
+                       "signatures": [{"keyid": k, "sig": base64.b64encode(s).decode()} for k, s in sigs]},
+                      separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode(line: bytes | str) -> tuple[dict, bytes, dict]:
+    env = json.loads(line)
+    body = base64.b64decode(env["payload"])
+    return env, body, json.loads(body)
+
+
+def wrapped(line: bytes | str) -> bytes:
+    """The no-key forgery: a record's genuine signature packet followed by the data it signed."""
+    env, body, _ = decode(line)
+    return base64.b64decode(env["signatures"][0]["sig"]) + literal(pae(body))
+
+
+def gpg_framing(home: str, sig: bytes) -> bool:
+    """gpg's own packet parser: SIG is exactly one binary Signature packet of class 0x00, nothing after it."""
+    proc = gpg(home, "--no-armor", "--list-packets", input=sig, check=False)
+    out = proc.stdout.decode("utf-8", "replace")
+    heads = [ln for ln in out.splitlines() if ln.startswith("# off=")]
+    packets = [ln for ln in out.splitlines() if ln.startswith(":")]
+    if proc.returncode != 0 or len(heads) != 1 or len(packets) != 1 or not packets[0].startswith(":signature packet:"):
+        return False
+    fields = dict(w.split("=", 1) for w in heads[0][2:].split() if "=" in w)
+    sized = int(fields.get("hlen", -1)) + int(fields.get("plen", -1)) == len(sig)
+    return sized and "sigclass 0x00" in out
+
+
+def gpg_verdict(home: str, data: bytes, sig: bytes, tmp: Path) -> bool:
+    """gpg's answer for SIG as a record's signature over DATA: its packet parser says the framing is exactly one
+    detached Signature packet of binary data (SPEC Signatures), and `gpg --verify SIG DATA` says VALIDSIG."""
+    if not gpg_framing(home, sig):
+        return False
+    (tmp / "d").write_bytes(data)
+    (tmp / "s").write_bytes(sig)
+    out = gpg(home, "--status-fd", "1", "--verify", str(tmp / "s"), str(tmp / "d"), check=False).stdout.decode()
+    words = [ln.split()[1] for ln in out.splitlines() if ln.startswith("[GNUPG:] ") and len(ln.split()) > 1]
+    return "VALIDSIG" in words and "PLAINTEXT" not in words
