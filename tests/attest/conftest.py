@@ -62,7 +62,8 @@ def gpg_env() -> Iterator[Env]:
 @pytest.fixture(autouse=True)
 def isolated_env(gpg_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Overrides the suite-wide fixture of the same name: this directory's keys, a private git config
-    (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM), no inherited GIT_* variables; subprocesses inherit it."""
+    (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM), its own XDG_CONFIG_HOME, no inherited GIT_* variables;
+    subprocesses inherit it."""
     cfg = tmp_path / "gitconfig"
     cfg.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
                    "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
@@ -72,6 +73,7 @@ def isolated_env(gpg_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GNUPGHOME", gpg_env.gnupghome)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # the host-name key, not the user's
     for k in ("SRCPROV_SKIP", "GITHUB_ACTIONS", "GITLAB_CI", "CI", "BUILD_ID", "BUILD_URL"):
         monkeypatch.delenv(k, raising=False)
 
