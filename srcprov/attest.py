@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from srcprov.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
 from srcprov.errors import SrcprovError
 from srcprov.timefmt import utc_now
+from srcprov.urls import clean_url  # here too for srcprov.attest.clean_url's importers
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -28,27 +28,6 @@ LINKS = ("signature", "subject", "commit", "note", "policy")
 
 
 # --- where the build runs ---------------------------------------------------------------------
-def clean_url(url: str) -> str:
-    """A remote URL without credentials: `https://user:token@host/x?t=1` -> `https://host/x`.
-
-    scp-like `git@host:path` becomes `ssh://host/path`; a local path becomes a file:// URL.
-    """
-    url = url.strip()
-    scp = re.match(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.*)$", url)
-    if "://" not in url and scp and not os.path.isabs(url):
-        return f"ssh://{scp.group(1)}/{scp.group(2).lstrip('/')}"
-    if "://" not in url:
-        return Path(url).resolve().as_uri() if url else url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    if parts.scheme == "file":
-        return urlunsplit((parts.scheme, "", parts.path, "", ""))
-    # Query strings and fragments can carry tokens too (`?private_token=`): drop them.
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
 @dataclass(frozen=True)
 class BuildContext:
     """What the CI's environment says about this build; nothing else is copied from it."""
@@ -208,11 +187,11 @@ def provenance_statement(
     """The SLSA Provenance v1 statement for SUBJECTS ((name, sha256) pairs) built from COMMIT_ID."""
     url = source_url(repo, ctx)
     source = {"uri": git_uri(url, ref), "digest": {"gitCommit": commit_id}}
-    deps: list[dict[str, Any]] = [{**source, "name": "source"}]
+    # resolvedDependencies[0] is the source; no entry has a `name` (GUAC would file every source under one).
+    deps: list[dict[str, Any]] = [{"uri": source["uri"], "digest": {"gitCommit": commit_id}}]
     if note is not None:
         deps.append({
             "uri": git_uri(url, repo.notes_ref),
-            "name": "source-provenance",
             "digest": {"sha256": note.sha256, "gitBlob": note.blob},
             "mediaType": BUNDLE_MEDIA_TYPE,
             "annotations": {"subjectGitCommit": commit_id, "status": note.status, "signers": list(note.signers)},
@@ -326,24 +305,49 @@ class _Broken(Exception):
 
 
 def load_attestation(path: str) -> tuple[Envelope, dict[str, Any]]:
-    """The envelope and statement in an attestation file; SrcprovError (exit 2) when it is not one."""
+    """The SLSA provenance envelope and statement in an attestation file; SrcprovError (exit 2) when it is not one.
+
+    The file is one DSSE envelope, or a bundle (JSON Lines, one envelope a line, e.g. the provenance and a
+    CycloneDX SBOM statement): every line must be an envelope holding an in-toto statement, and exactly one
+    of them SLSA provenance.
+    """
     try:
         data = Path(path).read_bytes()
     except OSError as e:
         raise SrcprovError(f"cannot read {path}: {e.strerror}") from None
-    lines = [ln for ln in data.splitlines() if ln.strip()]
-    try:
-        env = parse_envelope(lines[0] if len(lines) == 1 else data)
-        st = parse_statement(env)
-    except (Malformed, IndexError) as e:
-        raise SrcprovError(f"{path} is not a DSSE envelope holding an in-toto statement: {e}") from None
-    if st["predicateType"] != SLSA_PROVENANCE:
-        raise SrcprovError(f"{path} holds a {st['predicateType']} statement, not SLSA provenance")
+    found = [(n, env, st) for n, env, st in _bundle_statements(path, data) if st["predicateType"] == SLSA_PROVENANCE]
+    if len(found) != 1:
+        many = f"{len(found)} SLSA provenance statements, not one" if found else "no SLSA provenance statement"
+        raise SrcprovError(f"{path} holds {many}")
+    n, env, st = found[0]
     pred = st["predicate"]
     deps = pred.get("buildDefinition", {}).get("resolvedDependencies") if isinstance(pred.get("buildDefinition"), dict) else None
-    if not isinstance(deps, list) or not all(isinstance(d, dict) for d in deps):
-        raise SrcprovError(f"{path}: the provenance has no resolvedDependencies")
+    if not isinstance(deps, list) or not deps or not all(isinstance(d, dict) for d in deps):
+        raise SrcprovError(f"{path}:{n}: the provenance has no resolvedDependencies")
     return env, st
+
+
+def _bundle_statements(path: str, data: bytes) -> list[tuple[int, Envelope, dict[str, Any]]]:
+    """(line number, envelope, statement) of each line of a bundle; one entry for a whole-file envelope
+    (e.g. pretty-printed). SrcprovError when a non-blank line is not an envelope holding a statement."""
+    lines = [(n, ln) for n, ln in enumerate(data.splitlines(), 1) if ln.strip()]
+    if not lines:
+        raise SrcprovError(f"{path} is empty, not a DSSE envelope")
+    if len(lines) > 1:
+        try:
+            parse_envelope(data)
+            lines = [(1, data)]  # one envelope over several lines (pretty-printed)
+        except Malformed:
+            pass  # JSON Lines
+    out = []
+    for n, line in lines:
+        try:
+            env = parse_envelope(line)
+            out.append((n, env, parse_statement(env)))
+        except Malformed as e:
+            where = f"{path}:{n}" if len(lines) > 1 else path
+            raise SrcprovError(f"{where} is not a DSSE envelope holding an in-toto statement: {e}") from None
+    return out
 
 
 def verify_attestation(
@@ -404,19 +408,38 @@ def _dict_or_empty(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _dependency(st: dict[str, Any], name: str) -> dict[str, Any] | None:
-    deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
-    return next((d for d in deps if d.get("name") == name), None)
+def _dependencies(st: dict[str, Any]) -> list[dict[str, Any]]:
+    """resolvedDependencies (load_attestation made sure it is a non-empty list of objects)."""
+    deps: list[dict[str, Any]] = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+    return deps
+
+
+def _git_commit(entry: object) -> object:
+    """The `digest.gitCommit` a resource descriptor names, or None."""
+    return _dict_or_empty(_dict_or_empty(entry).get("digest")).get("gitCommit")
+
+
+def _short(value: object) -> str:
+    """An attacker-chosen value, cut short for a message."""
+    text = str(value)
+    return text if len(text) <= 72 else text[:69] + "..."
 
 
 def _check_commit(repo: Repo, st: dict[str, Any], result: ChainResult) -> str:
     import pygit2
 
-    deps = st["predicate"]["buildDefinition"]["resolvedDependencies"]
-    src = _dependency(st, "source") or (deps[0] if deps else None)
-    commit_id = (src or {}).get("digest", {}).get("gitCommit") if isinstance((src or {}).get("digest"), dict) else None
+    deps = _dependencies(st)
+    commit_id = _git_commit(deps[0])  # resolvedDependencies[0] IS the source: never searched for by name
     if not isinstance(commit_id, str) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit_id):
         raise _Broken("commit", "the attestation names no source commit (resolvedDependencies[0].digest.gitCommit)")
+    # Any other commit named anywhere would be the source to some other consumer (a decoy).
+    external = _dict_or_empty(_dict_or_empty(st["predicate"]["buildDefinition"].get("externalParameters")).get("source"))
+    named = [(f"resolvedDependencies[{i}]", _git_commit(d)) for i, d in enumerate(deps[1:], 1)]
+    named.append(("externalParameters.source", _git_commit(external)))
+    for where, other in named:
+        if other is not None and other != commit_id:
+            raise _Broken("commit", f"{where} names commit {_short(other)}, not the source {commit_id} "
+                                    "(resolvedDependencies[0])")
     result.commit = commit_id
     try:
         obj = repo.pg[commit_id]
@@ -424,7 +447,7 @@ def _check_commit(repo: Repo, st: dict[str, Any], result: ChainResult) -> str:
         obj = None
     if not isinstance(obj, pygit2.Commit):
         raise _Broken("commit", f"commit {commit_id} is not in this repository (fetch it?)")
-    return f"{commit_id} ({(src or {}).get('uri', '')})"
+    return f"{commit_id} ({_short(deps[0].get('uri', ''))})"
 
 
 def notes_history_refs(repo: Repo) -> list[str]:
@@ -460,16 +483,22 @@ def _note_in_tree(repo: Repo, tree: Any, commit_id: str) -> str | None:
 def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
     from srcprov.notes import note_lines, read_note
 
-    dep = _dependency(st, "source-provenance")
-    if dep is None:
-        raise _Broken("note", "the attestation names no source-provenance dependency (the commit had no records?)")
+    # The note is the entry with the bundle mediaType and annotations.subjectGitCommit (never found by name).
+    notes = [d for d in _dependencies(st) if d.get("mediaType") == BUNDLE_MEDIA_TYPE
+             and "subjectGitCommit" in _dict_or_empty(d.get("annotations"))]
+    if not notes:
+        raise _Broken("note", f"the attestation names no note (no dependency with mediaType {BUNDLE_MEDIA_TYPE} "
+                              "and annotations.subjectGitCommit; the commit had no records?)")
+    if len(notes) > 1:
+        raise _Broken("note", f"the attestation names {len(notes)} notes, not one")
+    dep = notes[0]
+    subject_commit = dep["annotations"]["subjectGitCommit"]
+    if subject_commit != commit_id:
+        raise _Broken("note", f"the note names commit {_short(subject_commit)}, not the source {commit_id}")
     digest = _dict_or_empty(dep.get("digest"))
     blob, sha = digest.get("gitBlob"), digest.get("sha256")
-    ann = _dict_or_empty(dep.get("annotations"))
-    if ann.get("subjectGitCommit", commit_id) != commit_id:
-        raise _Broken("note", f"source-provenance names commit {ann.get('subjectGitCommit')}, not the source {commit_id}")
     if not isinstance(blob, str) or not isinstance(sha, str):
-        raise _Broken("note", "source-provenance has no gitBlob and sha256 digest")
+        raise _Broken("note", "the note has no gitBlob and sha256 digest")
     if not note_in_history(repo, commit_id, blob):
         raise _Broken("note", f"note {blob[:12]} was never the note of {commit_id[:12]} in {repo.notes_ref} "
                               "(fetch the notes ref?)")

@@ -36,7 +36,7 @@ def attest(
 
 @app.command("verify-attestation")
 def verify_attestation(
-    file: str = typer.Argument(..., help="The attestation (a DSSE envelope)."),
+    file: str = typer.Argument(..., help="The attestation: a DSSE envelope, or a bundle (one envelope a line)."),
     subject: list[str] = typer.Option(..., "--subject", help="An artifact to check against the attestation (repeatable)."),
     policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory."),
     policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),

@@ -6,7 +6,6 @@ import hashlib
 import json
 import platform
 import re
-import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -25,10 +24,14 @@ from srcprov.dsse import (
     statement_bytes,
 )
 from srcprov.errors import SrcprovError
+from srcprov.hostid import hostname_id
 from srcprov.notes import note_lines
 from srcprov.timefmt import rfc3339, utc_now
+from srcprov.urls import url_name
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pygit2
 
     from srcprov.git import Repo
@@ -144,15 +147,17 @@ def _git_version() -> str:
     return out.removeprefix("git version ")
 
 
-def environment(gpg_version: str) -> dict[str, str]:
-    """Where the record was made, from an allow-list: never environment variables or names in clear."""
+def environment(gpg_version: str, common_dir: Path | None = None) -> dict[str, str]:
+    """Where the record was made, from an allow-list: never environment variables or names in clear (the host
+    name is keyed-hashed, see srcprov.hostid; COMMON_DIR is where its key goes when the user's config cannot
+    hold it)."""
     return {
         "os": platform.system().lower(),
         "arch": platform.machine(),
         "python": platform.python_version(),
         "git": _git_version(),
         "gpg": gpg_version,
-        "hostname": hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest(),
+        "hostname": hostname_id(common_dir),
     }
 
 
@@ -174,11 +179,12 @@ def subject(repo: Repo, commit_id: str) -> list[dict[str, Any]]:
 
 
 def repo_name(repo: Repo) -> str:
-    """The repository's name: its origin URL's last part, else its directory's."""
+    """The repository's name: the last part of its origin URL once credentials, query and fragment are
+    stripped (a token in the URL never reaches a record), else its directory's."""
     url = repo.config("remote.origin.url")
-    if url:
-        name = re.split(r"[/:]", url.rstrip("/"))[-1]
-        return name.removesuffix(".git") or name
+    name = url_name(url) if url else ""
+    if name:
+        return name
     base = repo.workdir or repo.common_dir
     name = base.name
     return name.removesuffix(".git") if base == repo.common_dir else name
@@ -202,7 +208,7 @@ def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gp
         "commit": facts,
         "recorder": {"tool": "srcprov", "version": __version__, "trigger": inp.trigger},
         "recordedAt": utc_now(),
-        "environment": environment(gpg_version),
+        "environment": environment(gpg_version, repo.common_dir),
     }
     if inp.precommit is not None:
         pred["precommit"] = inp.precommit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -60,7 +62,8 @@ def gpg_env() -> Iterator[Env]:
 @pytest.fixture(autouse=True)
 def isolated_env(gpg_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Overrides the suite-wide fixture of the same name: this directory's keys, a private git config
-    (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM), no inherited GIT_* variables; subprocesses inherit it."""
+    (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM), its own XDG_CONFIG_HOME, no inherited GIT_* variables;
+    subprocesses inherit it."""
     cfg = tmp_path / "gitconfig"
     cfg.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
                    "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
@@ -70,6 +73,7 @@ def isolated_env(gpg_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GNUPGHOME", gpg_env.gnupghome)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # the host-name key, not the user's
     for k in ("SRCPROV_SKIP", "GITHUB_ACTIONS", "GITLAB_CI", "CI", "BUILD_ID", "BUILD_URL"):
         monkeypatch.delenv(k, raising=False)
 
@@ -151,3 +155,43 @@ def repo(tmp_path: Path, gpg_env: Env, _templates: dict[str, Path]) -> Path:
     """A repository signing with alice, with a committed policy (alice: author+reviewer, builder: builder,
     bob: reviewer) and two recorded commits."""
     return from_template(_templates, "repo", tmp_path / "repo", lambda p: _build_repo(p, gpg_env))
+
+
+# --- attestations (test_attest, test_links, test_secrets) ------------------------------------------
+ARTIFACT = "dist/pkg-1.0.tar.gz"
+
+
+def attest(repo: Path, gpg_env: Env, key: str = "builder", *extra: str, out: str = "pkg.intoto.jsonl") -> Path:
+    """Build a fake artifact and attest it, signing with KEY."""
+    (repo / "dist").mkdir(exist_ok=True)
+    if not (repo / ARTIFACT).exists():
+        (repo / ARTIFACT).write_bytes(b"artifact bytes\n")
+    git(repo, "config", "srcprov.signingKey", gpg_env.fpr[key])
+    r = srcprov(repo, "attest", "--subject", ARTIFACT, "--builder-id", "https://ci.example.com/builder",
+                "--output", out, *extra)
+    assert r.returncode == 0, r.stderr
+    return repo / out
+
+
+@pytest.fixture
+def attested(tmp_path: Path, gpg_env: Env, _templates: dict[str, Path]) -> tuple[Path, Path]:
+    """A copy of `repo` with an artifact and its attestation signed by the builder key."""
+    def build(path: Path) -> None:
+        _build_repo(path, gpg_env)
+        attest(path, gpg_env)
+
+    r = from_template(_templates, "attested", tmp_path / "repo", build)
+    return r, r / "pkg.intoto.jsonl"
+
+
+def check(repo: Path, att: Path, *extra: str) -> tuple[int, dict]:
+    """`verify-attestation --json` of ATT against ARTIFACT: (exit code, output)."""
+    r = srcprov(repo, "verify-attestation", str(att), "--subject", ARTIFACT, "--json", *extra)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def decoded(att: Path) -> tuple[dict, dict]:
+    """The (first) envelope of ATT and its statement."""
+    env = json.loads(att.read_text().splitlines()[0])
+    return env, json.loads(base64.b64decode(env["payload"]))
