@@ -63,6 +63,16 @@ def gpg_framing(home: str, sig: bytes) -> bool:
         return False
     fields = dict(w.split("=", 1) for w in heads[0][2:].split() if "=" in w)
     sized = int(fields.get("hlen", -1)) + int(fields.get("plen", -1)) == len(sig)
+    # SPEC: nothing unsigned but the issuer, agreeing with the signed issuer fingerprint.
+    lines = [ln.strip() for ln in out.splitlines()]
+    unsigned = [ln for ln in lines if ln.startswith(("subpkt", "critical subpkt"))]
+    signed_fpr = next((ln.rsplit(" ", 1)[-1].rstrip(")") for ln in lines if "(issuer fpr v4 " in ln and
+                       ln.startswith("hashed subpkt 33")), None)
+    for ln in unsigned:
+        if not ln.startswith("subpkt 16 len 8 (issuer key ID "):
+            return False
+        if signed_fpr and ln.rstrip(")").rsplit(" ", 1)[-1] != signed_fpr[-16:]:
+            return False
     return sized and "sigclass 0x00" in out
 
 

@@ -87,6 +87,7 @@ class SignatureInfo:
     issuer_keyid: str | None  # upper-case hex, 16 digits
     reason: int | None  # reason for revocation, for revocation signatures
     key_expires_after: int | None  # key expiration time subpacket (seconds after key creation)
+    unhashed: tuple[tuple[int, str], ...] = ()  # (subpacket type, issuer value or "") outside the signed part
 
 
 def _subpackets(data: bytes) -> list[tuple[int, bytes]]:
@@ -104,7 +105,7 @@ def _subpackets(data: bytes) -> list[tuple[int, bytes]]:
             length, i = int.from_bytes(data[i + 1:i + 5], "big"), i + 5
         if length < 1 or i + length > n:
             raise BadPacket("bad subpacket length")
-        out.append((data[i] & 0x7F, data[i + 1:i + length]))
+        out.append((data[i], data[i + 1:i + length]))  # the type octet, critical bit included
         i += length
     return out
 
@@ -130,7 +131,7 @@ def parse_signature(body: bytes) -> SignatureInfo:
     if len(hashed) != hashed_len or len(unhashed) != unhashed_len or i + width + unhashed_len + 2 > len(body):
         raise BadPacket("truncated signature packet")
     created = fpr = keyid = reason = expires = None
-    for kind, value in _subpackets(hashed):
+    for kind, value in ((k & 0x7F, v) for k, v in _subpackets(hashed)):
         if kind == SUB_CREATED and len(value) == 4:
             created = int.from_bytes(value, "big")
         elif kind == SUB_ISSUER_FPR and len(value) in (21, 33):
@@ -141,14 +142,26 @@ def parse_signature(body: bytes) -> SignatureInfo:
             reason = value[0]
         elif kind == SUB_KEY_EXPIRES and len(value) == 4:
             expires = int.from_bytes(value, "big")
+    hinted: list[tuple[int, str]] = []
     for kind, value in _subpackets(unhashed):  # unauthenticated: only hints where to look for the key
-        if kind == SUB_ISSUER_KEYID and len(value) == 8 and keyid is None:
-            keyid = value.hex().upper()
-        elif kind == SUB_ISSUER_FPR and len(value) in (21, 33) and fpr is None:
-            fpr = value[1:].hex().upper()
+        if kind == SUB_ISSUER_KEYID and len(value) == 8:
+            hinted.append((kind, value.hex().upper()))
+        elif kind == SUB_ISSUER_FPR and len(value) in (21, 33):
+            hinted.append((kind, value[1:].hex().upper()))
+        else:
+            hinted.append((kind, ""))
+    for kind, value in hinted:
+        if kind == SUB_ISSUER_KEYID and keyid is None:
+            keyid = value
+        elif kind == SUB_ISSUER_FPR and fpr is None:
+            fpr = value
     if keyid is None and fpr is not None:
-        keyid = fpr[-16:] if len(fpr) == 40 else fpr[:16]
-    return SignatureInfo(version, sig_type, created, fpr, keyid, reason, expires)
+        keyid = _keyid_of(fpr)
+    return SignatureInfo(version, sig_type, created, fpr, keyid, reason, expires, tuple(hinted))
+
+
+def _keyid_of(fpr: str) -> str:
+    return fpr[-16:] if len(fpr) == 40 else fpr[:16]
 
 
 def strict_detached_signature(sig: bytes) -> SignatureInfo:
@@ -170,4 +183,12 @@ def strict_detached_signature(sig: bytes) -> SignatureInfo:
         raise BadPacket(f"signature type 0x{info.sig_type:02x}, not a signature of binary data (0x00)")
     if info.created is None:
         raise BadPacket("signature has no hashed creation time")
+    # The unhashed area is not signed: anyone can rewrite it. It may hold nothing but who signed (a key id
+    # or fingerprint, not marked critical), agreeing with the signed issuer; anything else is a tampered packet.
+    for kind, value in info.unhashed:
+        if kind not in (SUB_ISSUER_KEYID, SUB_ISSUER_FPR) or not value:
+            raise BadPacket(f"unexpected unsigned subpacket (type octet {kind})")
+        named = _keyid_of(value) if kind == SUB_ISSUER_FPR else value
+        if (info.issuer_fpr and named != _keyid_of(info.issuer_fpr)) or named != info.issuer_keyid:
+            raise BadPacket("the unsigned issuer does not match the signed one")
     return info
