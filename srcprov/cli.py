@@ -235,6 +235,7 @@ def show(
     _flush(repo)
     policy = _policy(repo, policy_dir, policy_rev, required=False)
     cr = verify_commits(repo, policy, [commit])[0]
+    cr.load_lines(repo)
     if as_json:
         emit_json(cr.to_json(with_statement=True))
         return

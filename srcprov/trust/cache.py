@@ -6,7 +6,6 @@ holds until either changes. The cache is a convenience: unreadable or unwritable
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import tempfile
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from srcprov.trust.verify import RecordResult
 
 # Bump when the verdict for the same bytes could change (a new check, a fixed judgement).
-VERDICT_VERSION = "2"
+VERDICT_VERSION = "3"
 
 
 class VerdictCache:
@@ -39,30 +38,25 @@ class VerdictCache:
         except (OSError, ValueError):
             pass
 
-    def get(self, commit: str, blob: str, lines: list[bytes]) -> list[RecordResult] | None:
-        """The cached results for the note BLOB of COMMIT (its LINES, in order), or None."""
+    def get(self, commit: str, blob: str) -> list[RecordResult] | None:
+        """The cached results for the note BLOB of COMMIT (in line order, bytes not read), or None."""
         from srcprov.trust.verify import RecordResult
 
         entry = self._data.get(f"{commit} {blob}")
-        if not isinstance(entry, list) or len(entry) != len(lines):
+        if not isinstance(entry, list):
             return None
-        out = []
         try:
-            for line, (status, ptype, signer, reason) in zip(lines, entry, strict=True):
-                r = RecordResult(line, RecordStatus(status), ptype, signer, reason)
-                if r.status != RecordStatus.MALFORMED:
-                    # These bytes passed the strict parser when the verdict was reached; a plain decode suffices.
-                    r.statement = json.loads(base64.b64decode(json.loads(line)["payload"]))
-                out.append(r)
-        except (ValueError, TypeError, KeyError):
+            return [RecordResult(None, RecordStatus(status), ptype, signer, reason, facts)
+                    for status, ptype, signer, reason, facts in entry]
+        except (ValueError, TypeError):
             return None
-        return out
 
     def put(self, commit: str, blob: str, results: list[RecordResult]) -> None:
         """Remember the verdicts on a note (results in line order)."""
         if any(r.reason == "commit not in this repository" for r in results):
             return  # a fetch may bring the commit: not a verdict to keep
-        self._data[f"{commit} {blob}"] = [[str(r.status), r.predicate_type, r.signer, r.reason] for r in results]
+        self._data[f"{commit} {blob}"] = [[str(r.status), r.predicate_type, r.signer, r.reason, r.facts]
+                                          for r in results]
         self._dirty = True
 
     def save(self) -> None:

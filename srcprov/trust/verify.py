@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
 from srcprov.notes import note_lines, read_all_notes
 from srcprov.predicates import check_predicate
-from srcprov.records import commit_facts, raw_parents
+from srcprov.records import commit_facts
 from srcprov.timefmt import parse_rfc3339
 from srcprov.trust.judge import Judgement, best_judgement, judge_signature
 from srcprov.trust.status import RANK, CommitStatus, RecordStatus
@@ -25,14 +27,32 @@ RECORD_STATUSES = tuple(str(s) for s in RecordStatus)
 PREDICATES = (COMMIT_PROVENANCE, REVIEW)
 
 
+def record_facts(predicate_type: str, pred: dict[str, Any]) -> dict[str, Any]:
+    """What commit statuses and the report need of a (shape-checked) record: small enough to cache."""
+    if predicate_type == COMMIT_PROVENANCE:
+        checks = (pred.get("precommit") or {}).get("checks", [])
+        return {"trigger": pred["recorder"]["trigger"], "origin": pred.get("claims", {}).get("origin"),
+                "merge": len(pred["commit"]["parents"]) > 1, "checks": {c["name"]: c["exitCode"] for c in checks}}
+    return {"email": pred["reviewer"]["email"], "at": pred["reviewedAt"], "verdict": pred["verdict"]}
+
+
 @dataclass
 class RecordResult:
-    line: bytes
+    line: bytes | None  # None when the verdict came from the cache and nobody asked for the bytes
     status: RecordStatus
     predicate_type: str | None = None
     signer: str | None = None
     reason: str = ""
-    statement: dict[str, Any] | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    _statement: dict[str, Any] | None = None
+
+    @property
+    def statement(self) -> dict[str, Any] | None:
+        """The decoded statement of a well-formed record (None for a malformed one)."""
+        if self._statement is None and self.line is not None and self.status != RecordStatus.MALFORMED:
+            # These bytes passed the strict parser when their verdict was reached; a plain decode suffices.
+            self._statement = json.loads(base64.b64decode(json.loads(self.line)["payload"]))
+        return self._statement
 
     def to_json(self, with_statement: bool = False) -> dict[str, Any]:
         """The record's entry in `verify --json` (and `show --json` with its statement)."""
@@ -65,6 +85,13 @@ class CommitResult:
             # of garbage is `malformed`, never quietly `missing`.
             cps = [r for r in self.records if r.predicate_type is None]
         return min(cps, key=lambda r: RANK[r.status], default=None)
+
+    def load_lines(self, repo: Repo) -> None:
+        """Read the record bytes that a cached verdict left out (for `show`)."""
+        if self.note_blob is None or all(r.line is not None for r in self.records):
+            return
+        for r, line in zip(self.records, note_lines(repo.blob_data(self.note_blob)), strict=False):
+            r.line = line
 
     def to_json(self, with_statement: bool = False) -> dict[str, Any]:
         """The commit's entry in `verify --json`."""
@@ -178,8 +205,9 @@ class Verifier:
         except Malformed as e:
             r.reason = str(e)
             return r
-        r.statement = st
+        r._statement = st
         pred = st["predicate"]
+        r.facts = record_facts(pt, pred)
         if not env.signatures:
             r.status, r.reason = RecordStatus.BAD_SIGNATURE, "record is not signed"
             return r
@@ -239,37 +267,31 @@ def required_commits(repo: Repo, policy: Policy, commits: list[str]) -> set[str]
     return {c for c in commits if c in outside}
 
 
-def _checks_problem(policy: Policy, pred: dict[str, Any]) -> str | None:
-    required = [c for c in policy.checks if c.required]
-    if not required:
-        return None
-    pre = pred.get("precommit")
-    ran = {c.get("name"): c for c in (pre or {}).get("checks", []) if isinstance(c, dict)} if isinstance(pre, dict) else {}
-    for c in required:
-        got = ran.get(c.name)
-        if got is None:
-            return f"required check {c.name!r} did not run before the commit"
-        if got.get("exitCode") != 0:
-            return f"required check {c.name!r} failed (exit code {got.get('exitCode')})"
-    return None
-
-
-def _approvals(cr: CommitResult, commit: pygit2.Commit, author_signer: str | None) -> int:
+def _approvals(cr: CommitResult, author_email: str, author_signer: str | None) -> int:
     """Approving reviews by reviewers other than the author; each reviewer's latest review counts."""
-    author_email = commit.author.raw_email.decode("utf-8", "backslashreplace").lower()
     latest: dict[str, tuple[float, str]] = {}
     for r in cr.records:
-        if r.predicate_type != REVIEW or r.status != RecordStatus.VERIFIED or r.statement is None:
+        if r.predicate_type != REVIEW or r.status != RecordStatus.VERIFIED:
             continue
-        p = r.statement["predicate"]
-        if r.signer == author_signer or p["reviewer"]["email"].lower() == author_email:
+        if r.signer == author_signer or r.facts["email"].lower() == author_email:
             continue  # a review by the commit's author does not count
-        at = parse_rfc3339(p["reviewedAt"])
+        at = parse_rfc3339(r.facts["at"])
         when = at.timestamp() if at is not None else float("-inf")
         key = str(r.signer)
         if key not in latest or latest[key][0] <= when:
-            latest[key] = (when, p["verdict"])
+            latest[key] = (when, r.facts["verdict"])
     return sum(1 for _, verdict in latest.values() if verdict == "approved")
+
+
+def _checks_problem(policy: Policy, ran: dict[str, int | None]) -> str | None:
+    for c in policy.checks:
+        if not c.required:
+            continue
+        if c.name not in ran:
+            return f"required check {c.name!r} did not run before the commit"
+        if ran[c.name] != 0:
+            return f"required check {c.name!r} failed (exit code {ran[c.name]})"
+    return None
 
 
 def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
@@ -278,25 +300,25 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
     if best is None:
         cr.status, cr.reason = CommitStatus.MISSING, "no commit-provenance record"
         return
-    if best.status != RecordStatus.VERIFIED or best.statement is None:
+    if best.status != RecordStatus.VERIFIED:
         cr.status, cr.reason = CommitStatus(best.status), best.reason
         return
-    pred = best.statement["predicate"]
-    commit = repo.commit(cr.commit)
-    if policy.require.backfilled == "deny" and pred["recorder"]["trigger"] == "backfill":
+    facts = best.facts
+    if policy.require.backfilled == "deny" and facts["trigger"] == "backfill":
         cr.status, cr.reason = CommitStatus.BACKFILL_DENIED, "the policy denies backfilled records"
         return
-    if len(raw_parents(commit)) < 2 and pred["recorder"]["trigger"] != "forge":
-        problem = _checks_problem(policy, pred)
+    if not facts["merge"] and facts["trigger"] != "forge":
+        problem = _checks_problem(policy, facts["checks"])
         if problem:
             cr.status, cr.reason = CommitStatus.UNCHECKED, problem
             return
     need = policy.require.reviews
-    origin = pred.get("claims", {}).get("origin")
+    origin = facts["origin"]
     if isinstance(origin, str) and origin.startswith("ai-"):
         need = max(need, policy.require.ai_reviews)
     if need:
-        approvals = _approvals(cr, commit, best.signer)
+        author = repo.commit(cr.commit).author.raw_email.decode("utf-8", "backslashreplace").lower()
+        approvals = _approvals(cr, author, best.signer)
         if approvals < need:
             cr.status = CommitStatus.UNREVIEWED
             cr.reason = f"{approvals} of {need} approving review(s) by reviewers other than the author"
@@ -329,12 +351,11 @@ def verify_commits(
         results.append(cr)
         if blob is None:
             continue
-        lines = note_lines(repo.blob_data(blob))
-        cached = cache.get(cid, blob, lines)
+        cached = cache.get(cid, blob)
         if cached is not None:
             cr.records.extend(cached)
             continue
-        for line in lines:
+        for line in note_lines(repo.blob_data(blob)):
             items.append((cid, line))
             owners.append(cr)
     v = verifier or Verifier(repo, policy)
@@ -380,11 +401,10 @@ def report_facts(repo: Repo, policy: Policy) -> Any:
         for cr in verify_commits(repo, policy, commits):
             best = cr.best
             origin = None
-            if best is not None and best.status == RecordStatus.VERIFIED and best.statement is not None:
-                origin = best.statement["predicate"].get("claims", {}).get("origin")
+            if best is not None and best.status == RecordStatus.VERIFIED:
+                origin = best.facts["origin"]
             reviewed = any(
-                r.predicate_type == REVIEW and r.status == RecordStatus.VERIFIED and r.statement is not None
-                and r.statement["predicate"]["verdict"] == "approved"
+                r.predicate_type == REVIEW and r.status == RecordStatus.VERIFIED and r.facts["verdict"] == "approved"
                 for r in cr.records
             )
             out[cr.commit] = CommitFacts(cr.status, origin, reviewed)
