@@ -103,7 +103,7 @@ def record(
     revs: list[str] | None = typer.Argument(None, help="Commits or ranges (default HEAD)."),
     backfill: bool = typer.Option(False, "--backfill", help="Mark records made after the fact; with a range, fill every commit that has none."),
     claim: list[str] | None = typer.Option(None, "--claim", help="KEY=VALUE added to claims (e.g. origin=vendored)."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing commit-provenance record."),
+    force: bool = typer.Option(False, "--force", help="Add a commit-provenance record beside an existing one (notes are append-only)."),
     pending_: bool = typer.Option(False, "--pending", help="Write the records whose hook could not."),
     wait: bool = typer.Option(False, "--wait", help="With --pending: wait for a running worker first."),
     all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref (with --backfill)."),
@@ -183,7 +183,7 @@ def review(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Append a signed review record to each commit's note."""
-    from srcprov.notes import note_bytes, note_lines, notes_lock, read_note, write_notes
+    from srcprov.notes import notes_lock, write_notes
     from srcprov.recorder import make_signer
     from srcprov.records import review_statement, sign_statement
 
@@ -198,8 +198,8 @@ def review(
     lines = {c: sign_statement(review_statement(repo, repo.pg[c], {"name": name, "email": email}, verdict, comment), signer)
              for c in commits}
     with notes_lock(repo):
-        write_notes(repo, {c: note_bytes([*note_lines(read_note(repo, c) or b""), ln]) for c, ln in lines.items()},
-                    f"srcprov: review {len(lines)} commit(s)")
+        # write_notes adds each line to what the commit's note holds (append-only).
+        write_notes(repo, {c: ln + b"\n" for c, ln in lines.items()}, f"srcprov: review {len(lines)} commit(s)")
     if as_json:
         emit_json({"reviewed": commits, "verdict": verdict})
     else:

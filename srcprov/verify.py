@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Malformed, parse_envelope, parse_statement
-from srcprov.notes import note_lines, read_all_notes
+from srcprov.notes import list_notes, load_note
 from srcprov.records import commit_facts, raw_parents
 from srcprov.timefmt import parse_rfc3339
 
@@ -335,18 +335,19 @@ def verify_commits(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[CommitResult]:
     """Verify every record of COMMITS (one gpg process for all) and give each commit its status."""
-    notes = read_all_notes(repo)
+    notes = list_notes(repo, only=commits)
     items: list[tuple[str, bytes]] = []
     owners: list[CommitResult] = []
     results = []
     for cid in commits:
-        blob = notes.get(cid)
-        cr = CommitResult(cid, "missing", note_blob=blob)
+        note = load_note(repo, notes.get(cid))
+        cr = CommitResult(cid, "missing", note_blob=note.blob)
         results.append(cr)
-        if blob is not None:
-            for line in note_lines(repo.blob_data(blob)):
-                items.append((cid, line))
-                owners.append(cr)
+        if note.malformed:
+            cr.records.append(RecordResult(b"", "malformed", reason=note.malformed))
+        for line in note.lines:
+            items.append((cid, line))
+            owners.append(cr)
     own = verifier is None
     v = verifier or Verifier(repo, policy)
     try:
