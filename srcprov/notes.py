@@ -10,6 +10,7 @@ Writing: `write_notes` only ever adds lines to a note (notes are append-only, se
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import time
@@ -335,3 +336,90 @@ def _notes_signature(repo: Repo) -> pygit2.Signature:
         return repo.pg.default_signature
     except (KeyError, pygit2.GitError):
         return pygit2.Signature("srcprov", "srcprov@localhost")
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A record line that once stood in COMMIT's note and no longer does; REMOVED_BY is the notes commit
+    that dropped it (the newest one, when it was dropped more than once; a merge only when no commit
+    removed it itself)."""
+
+    commit: str
+    sha256: str
+    removed_by: str
+
+    def to_json(self) -> dict[str, Any]:
+        """An entry of `verify --json`'s `removed`."""
+        return {"commit": self.commit, "record": {"sha256": self.sha256}, "removedBy": self.removed_by}
+
+
+def removed_records(repo: Repo, commits: Iterable[str]) -> list[Removal]:
+    """The records of COMMITS that stood in their note somewhere on the notes ref's history but not now.
+
+    Walks every commit of the notes ref (first-parent and merges alike), newest first, and diffs each
+    notes tree against each parent's: subtrees and blobs with the same id are skipped unread, and only
+    the notes of COMMITS are read, each blob once. A commit whose current note is over 4 MiB is left out
+    (its note is malformed as a whole).
+    """
+    import pygit2
+
+    order = {c.lower(): i for i, c in enumerate(dict.fromkeys(commits))}
+    tip = notes_tip(repo)
+    if tip is None or not order:
+        return []
+    pg = repo.pg
+    current: dict[str, frozenset[bytes]] = {}
+    now = list_notes(repo, tip, only=order)
+    for cid in order:
+        lines = readable_lines(repo, now.get(cid))
+        if lines is not None:
+            current[cid] = lines
+    wanted = set(current)
+    seen_lines: dict[tuple[str, str], frozenset[bytes]] = {}
+
+    def lines_at(tree_id: str, cids: set[str]) -> dict[str, frozenset[bytes]]:
+        entries = list_notes(repo, tree_id, only=cids)
+        out = {}
+        for cid in cids:
+            entry = entries.get(cid)
+            key = (cid, ",".join(entry.blobs) if entry else "")
+            if key not in seen_lines:
+                seen_lines[key] = readable_lines(repo, entry) or frozenset()
+            out[cid] = seen_lines[key]
+        return out
+
+    # A removal a commit made itself (a one-parent commit, or a merge dropping what every parent held) names
+    # that commit; a merge that only took one side's removal is named only when nothing else removed it.
+    strong: dict[tuple[str, bytes], str] = {}
+    weak: dict[tuple[str, bytes], str] = {}
+    for commit in pg.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL):
+        parents = []
+        for pid in commit.parent_ids:
+            try:
+                parents.append(repo.commit(pid))
+            except KeyError:
+                continue  # a shallow notes history: what lies beyond is not here to compare
+        changed: set[str] = set()
+        for parent in parents:
+            if parent.tree_id == commit.tree_id:
+                continue
+            for delta in parent.tree.diff_to_tree(commit.tree).deltas:
+                for path in (delta.old_file.path, delta.new_file.path):
+                    cid = path.replace("/", "").lower()
+                    if cid in wanted:
+                        changed.add(cid)
+        if not changed:
+            continue
+        after = lines_at(str(commit.tree_id), changed)
+        befores = [lines_at(str(p.tree_id), changed) for p in parents]
+        for cid in changed:
+            held = [b[cid] for b in befores]
+            for line in frozenset().union(*held) - after[cid] - current[cid]:
+                found = strong if all(line in h for h in held) else weak
+                found.setdefault((cid, line), str(commit.id))
+    removals = [Removal(cid, hashlib.sha256(line).hexdigest(), by) for (cid, line), by in {**weak, **strong}.items()]
+    removals.sort(key=lambda r: (order[r.commit], r.sha256))
+    return removals

@@ -131,12 +131,13 @@ def test_note_over_4_mib_is_malformed_and_never_read(repo):
     keep = min(4096, len(raw) // 2)
     path.write_bytes(raw[:keep] + bytes(b ^ 0x5A for b in raw[keep:]))
     assert repo.git("cat-file", "blob", blob, check=False).returncode != 0
-    proc = subprocess.run([sys.executable, "-m", "srcprov", "verify", "--json", c], cwd=repo.path,
+    proc = subprocess.run([sys.executable, "-m", "srcprov", "verify", "--json", "--strict", c], cwd=repo.path,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     cr = doc["commits"][0]
     assert cr["status"] == "malformed" and [x["reason"] for x in cr["records"]] == [OVERSIZE]
+    assert doc["removed"] == []  # the old record is not counted as removed: the note is unreadable, not shrunk
     assert load_note(Repo(repo.path), list_notes(Repo(repo.path))[c]).malformed == OVERSIZE
     # srcprov will not rewrite it: record --force fails with one line, and nothing else is lost.
     out = repo.srcprov("record", "--force", c, check=2)
@@ -170,4 +171,5 @@ def test_record_force_adds_a_record_and_keeps_the_old_one(repo):
                      for ln in lines)
     assert origins == ["human", "vendored"]
     assert repo.note(c) == "".join(ln + "\n" for ln in sorted(lines))  # sorted, unique, one newline each
-    assert json.loads(repo.srcprov("verify", "--json", c).stdout)["ok"]
+    doc = json.loads(repo.srcprov("verify", "--json", "--strict", c).stdout)
+    assert doc["ok"] and doc["removed"] == []

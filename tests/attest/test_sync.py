@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from srcprov.git import Repo
+from srcprov.notes import Removal, removed_records
 from tests.attest.conftest import Env, commit_file, git, srcprov
 
 REF = "refs/notes/srcprov"
@@ -139,6 +142,7 @@ def test_a_removal_on_the_remote_never_comes_back_by_fast_forward(tmp_path: Path
     r1, r2 = sorted(notes(a)[c])
     ours = git(a, "rev-parse", REF)
     removal = _remove_on_b_and_push(b, c, {r2})
+    assert removed_records(Repo(bare), [c]) == [Removal(c, hashlib.sha256(r1.encode()).hexdigest(), removal)]
     assert git(tmp_path, "--git-dir", str(bare), "merge-base", "--is-ancestor", ours, removal) == ""
     out = json.loads(srcprov(a, "sync", "--json").stdout)
     assert out["pushed"] and not any("fast-forward" in m for m in out["merges"]), out
@@ -147,6 +151,8 @@ def test_a_removal_on_the_remote_never_comes_back_by_fast_forward(tmp_path: Path
     assert git(a, "rev-list", "--parents", "-n1", merge).split()[1:] == [ours, removal]
     # Nothing removed, nothing to merge: the next sync is a plain fast-forward of nothing.
     assert json.loads(srcprov(a, "sync", "--json").stdout)["pushed"] is False
+    # The removal stays in the history both now share (verify --strict's walk), and r1 stands again.
+    assert removed_records(Repo(a), [c]) == []
 
 
 def test_a_removal_on_the_remote_does_not_propagate_and_the_push_holds_the_union(tmp_path: Path, gpg_env: Env) -> None:
