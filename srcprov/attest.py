@@ -458,30 +458,22 @@ def notes_history_refs(repo: Repo) -> list[str]:
 
 
 def note_in_history(repo: Repo, commit_id: str, blob: str) -> bool:
-    """True when BLOB was COMMIT_ID's note at some commit of the notes ref's history."""
+    """True when BLOB was COMMIT_ID's (unambiguous) note at some commit of the notes ref's history."""
+    from srcprov.notes import list_notes
+
     refs = notes_history_refs(repo)
     if not refs:
         return False
-    # One rev-list for the whole history; pygit2 looks up the note path in each notes tree.
     ids = repo.git("rev-list", *refs, "--").stdout.decode().split()
-    return any(_note_in_tree(repo, repo.pg[nid].tree, commit_id) == blob for nid in ids)
-
-
-def _note_in_tree(repo: Repo, tree: Any, commit_id: str) -> str | None:
-    """The note blob for COMMIT_ID in a notes tree, flat or with 2-character fanout directories."""
-    rest = commit_id
-    while True:
-        if rest in tree:
-            entry = tree[rest]
-            return str(entry.id) if entry.type_str == "blob" else None
-        head, rest = rest[:2], rest[2:]
-        if not rest or head not in tree or tree[head].type_str != "tree":
-            return None
-        tree = repo.pg[tree[head].id]
+    for nid in ids:
+        entry = list_notes(repo, at=nid, only=[commit_id]).get(commit_id)
+        if entry is not None and entry.blob == blob:
+            return True
+    return False
 
 
 def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
-    from srcprov.notes import note_lines, read_note
+    from srcprov.notes import MAX_NOTE_BYTES, blob_size, commit_note, note_lines
 
     # The note is the entry with the bundle mediaType and annotations.subjectGitCommit (never found by name).
     notes = [d for d in _dependencies(st) if d.get("mediaType") == BUNDLE_MEDIA_TYPE
@@ -502,10 +494,15 @@ def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
     if not note_in_history(repo, commit_id, blob):
         raise _Broken("note", f"note {blob[:12]} was never the note of {commit_id[:12]} in {repo.notes_ref} "
                               "(fetch the notes ref?)")
+    if blob_size(repo, blob) > MAX_NOTE_BYTES:
+        raise _Broken("note", f"note {blob[:12]} is over 4 MiB (malformed, unread)")
     data = repo.blob_data(blob)
     if hashlib.sha256(data).hexdigest() != sha.lower():
         raise _Broken("note", f"note {blob[:12]} does not hash to the attested sha256")
-    current = set(note_lines(read_note(repo, commit_id) or b""))
+    note = commit_note(repo, commit_id)
+    if note.malformed:
+        raise _Broken("note", f"the commit's current note is malformed ({note.malformed})")
+    current = set(note.lines)
     attested = note_lines(data)
     gone = [ln for ln in attested if ln not in current]
     if gone:

@@ -103,7 +103,7 @@ def record(
     revs: list[str] | None = typer.Argument(None, help="Commits or ranges (default HEAD)."),
     backfill: bool = typer.Option(False, "--backfill", help="Mark records made after the fact; with a range, fill every commit that has none."),
     claim: list[str] | None = typer.Option(None, "--claim", help="KEY=VALUE added to claims (e.g. origin=vendored)."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing commit-provenance record."),
+    force: bool = typer.Option(False, "--force", help="Add a commit-provenance record beside an existing one (notes are append-only)."),
     pending_: bool = typer.Option(False, "--pending", help="Write the records whose hook could not."),
     wait: bool = typer.Option(False, "--wait", help="With --pending: wait for a running worker first."),
     all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref (with --backfill)."),
@@ -183,7 +183,7 @@ def review(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Append a signed review record to each commit's note."""
-    from srcprov.notes import note_bytes, note_lines, notes_lock, read_note, write_notes
+    from srcprov.notes import notes_lock, write_notes
     from srcprov.recorder import make_signer
     from srcprov.records import review_statement, sign_statement
 
@@ -198,8 +198,8 @@ def review(
     lines = {c: sign_statement(review_statement(repo, repo.pg[c], {"name": name, "email": email}, verdict, comment), signer)
              for c in commits}
     with notes_lock(repo):
-        write_notes(repo, {c: note_bytes([*note_lines(read_note(repo, c) or b""), ln]) for c, ln in lines.items()},
-                    f"srcprov: review {len(lines)} commit(s)")
+        # write_notes adds each line to what the commit's note holds (append-only).
+        write_notes(repo, {c: ln + b"\n" for c, ln in lines.items()}, f"srcprov: review {len(lines)} commit(s)")
     if as_json:
         emit_json({"reviewed": commits, "verdict": verdict})
     else:
@@ -262,17 +262,61 @@ def show(
                   + (f": {pred.get('comment')}" if pred.get("comment") else ""))
 
 
+ATTENTION_LINES = 20  # verify's text output: lines for commits that need attention before "... and N more"
+# Summary order: verified first, then what makes a required commit fail, then the commits nobody requires.
+_SUMMARY_ORDER = ("verified", "missing", "unreviewed", "unchecked", "backfill-denied", "untrusted-signer",
+                  "content-mismatch", "subject-mismatch", "bad-signature", "malformed")
+
+
+def _needs_attention(cr: Any, strict: bool) -> bool:
+    """A commit that makes verify fail: required and not verified or, strictly, with any bad record."""
+    if cr.required and cr.status != "verified":
+        return True
+    return strict and any(r.status != "verified" for r in cr.records)
+
+
+def _commit_line(cr: Any) -> str:
+    extra = "" if cr.required else " (not required)"
+    line = f"{cr.commit[:12]} {cr.status}{extra}" + (f": {cr.reason}" if cr.reason else "")
+    bad = [r for r in cr.records if r.status != "verified"]
+    if cr.status == "verified" and bad:
+        line += f"; {len(bad)} bad record(s): {bad[0].status}" + (f" ({bad[0].reason})" if bad[0].reason else "")
+    return line
+
+
+def verify_summary(results: list[Any], removed: list[Any] | None) -> str:
+    """`N commits: a verified, b missing, c not required`, and with --strict how many records were removed."""
+    counts: dict[str, int] = {"verified": 0}
+    not_required = 0
+    for cr in results:
+        if cr.status != "verified" and not cr.required:
+            not_required += 1
+        else:
+            counts[cr.status] = counts.get(cr.status, 0) + 1
+    rank = {s: i for i, s in enumerate(_SUMMARY_ORDER)}
+    parts = [f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0]))
+             if n or s == "verified"]
+    if not_required:
+        parts.append(f"{not_required} not required")
+    if removed:
+        parts.append(f"{len(removed)} record(s) removed")
+    return f"{len(results)} commit{'' if len(results) == 1 else 's'}: " + ", ".join(parts)
+
+
 @app.command()
 def verify(
     revs: list[str] | None = typer.Argument(None, help="Commits or ranges (default HEAD; A..B and --all as in git log)."),
     policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory."),
     policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (CI: the base branch)."),
-    strict: bool = typer.Option(False, "--strict", help="Also fail when any record of any commit is bad."),
-    all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref."),
+    strict: bool = typer.Option(False, "--strict", help="Also fail when any record of any commit is bad or was ever removed "
+                                "from a note (walks the notes ref's history; `removed` in --json)."),
+    all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref but refs/stash."),
     vsa: str | None = typer.Option(None, "--vsa", help="Also write a signed SLSA Source VSA for the newest commit to FILE."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List every commit, not only those that need attention."),
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Verify the records of each commit in the range against the policy."""
+    from srcprov.notes import removed_records
     from srcprov.progress import ProgressBar
     from srcprov.trust.verify import verdict_ok, verify_commits
 
@@ -288,23 +332,29 @@ def verify(
         results = verify_commits(repo, policy, commits, progress=bar)
     finally:
         bar.close()
-    ok = verdict_ok(results, strict)
+    # Only --strict walks the notes ref's history: a plain verify costs no more than the notes it reads.
+    removed = removed_records(repo, commits) if strict else None
+    ok = verdict_ok(results, strict) and not removed
     if vsa:
         from srcprov.recorder import make_signer
         from srcprov.vsa import write_vsa
 
         write_vsa(repo, policy, results, vsa, make_signer(repo), passed=ok)
     if as_json:
-        emit_json({"ok": ok, "policy": policy.source, "commits": [cr.to_json() for cr in results]})
+        doc: dict[str, Any] = {"ok": ok, "policy": policy.source, "commits": [cr.to_json() for cr in results]}
+        if removed is not None:
+            doc["removed"] = [r.to_json() for r in removed]
+        emit_json(doc)
     else:
-        for cr in results:
-            extra = "" if cr.required else " (not required)"
-            print(f"{cr.commit[:12]} {cr.status}{extra}" + (f": {cr.reason}" if cr.reason else ""))
-        counts: dict[str, int] = {}
-        for cr in results:
-            counts[cr.status] = counts.get(cr.status, 0) + 1
-        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        print(f"{'ok' if ok else 'FAILED'}: {len(results)} commit(s): {summary} (policy: {policy.source})")
+        lines = [_commit_line(cr) for cr in results if verbose or _needs_attention(cr, strict)]
+        lines += [f"{r.commit[:12]} record {r.sha256[:12]} was removed from its note by notes commit {r.removed_by[:12]}"
+                  for r in removed or ()]
+        shown = lines if verbose else lines[:ATTENTION_LINES]
+        for line in shown:
+            print(line)
+        if len(lines) > len(shown):
+            print(f"... and {len(lines) - len(shown)} more")
+        print(f"{verify_summary(results, removed)} ({'ok' if ok else 'FAILED'}; policy: {policy.source})")
     if not ok:
         raise typer.Exit(1)
 

@@ -116,8 +116,12 @@ def step_tamper(d: Demo) -> None:
     import json
 
     d.say("tamper with a record (claim the AI-assisted commit was human) and watch verify catch it")
+    from srcprov.git import Repo
+    from srcprov.notes import commit_note, note_bytes
+
     ref = "refs/notes/srcprov"
-    note = d.run("git", "notes", "--ref", ref, "show", "HEAD~1", show=False).stdout
+    target, tip = d.run("git", "rev-parse", "HEAD~1", ref, show=False).stdout.split()
+    note = note_bytes(commit_note(Repo(d.repo), target, at=tip).lines).decode()
     lines = note.splitlines()
     forged = []
     for line in lines:

@@ -185,8 +185,9 @@ class Repo:
                 raise SrcprovError(f"unsupported revision option: {r}")
         if self.pg.head_is_unborn and not any(r == "--all" for r in revs):
             raise SrcprovError("the repository has no commits yet")
-        # --all means the history, not srcprov's own notes commits.
-        revs = [x for r in revs for x in (["--exclude=refs/notes/*", "--all"] if r == "--all" else [r])]
+        # --all means the history, not srcprov's own notes commits nor the stash (`git log --all` minus
+        # what --exclude leaves out: a stash's commits are no one's history).
+        revs = [x for r in revs for x in (["--exclude=refs/notes/*", "--exclude=refs/stash", "--all"] if r == "--all" else [r])]
         proc = self.git("rev-list", *extra, *revs, "--", check=False)
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "backslashreplace").strip().splitlines()

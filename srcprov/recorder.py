@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srcprov.errors import SrcprovError
-from srcprov.notes import note_bytes, note_lines, notes_lock, read_all_notes, write_notes
+from srcprov.notes import OVERSIZE, list_notes, load_note, note_bytes, notes_lock, write_notes
 from srcprov.records import (
     RecordInput,
     predicate_of,
@@ -157,21 +157,21 @@ def record_commits(
 ) -> Outcome:
     """Sign and write commit-provenance records for ENTRIES in one notes commit.
 
-    A commit that already has one is skipped (or, with strict_existing, an error) unless FORCE; a
-    rewrite record supersedes the plain hook record of the same commit (amend runs both hooks).
+    A commit that already has one is skipped (or, with strict_existing, an error) unless FORCE; a rewrite
+    record is written beside the plain hook record of the same commit (amend runs both hooks). Notes are
+    append-only: a record is only ever added, never replaced.
     """
     import pygit2
 
     out = Outcome()
     # One walk of the notes tree for the whole batch: a lookup per commit is linear in a flat tree.
-    blobs = read_all_notes(repo)
+    notes = list_notes(repo)
 
     def note_of(cid: str) -> bytes | None:
-        blob = blobs.get(cid)
-        return repo.blob_data(blob) if blob else None
+        return note_bytes(load_note(repo, notes.get(cid)).lines) or None
 
     made: dict[str, bytes] = {}  # commit -> new line
-    replace: dict[str, bool] = {}
+    add: dict[str, bool] = {}  # write although the note holds a commit-provenance record
     for e in entries:
         try:
             commit = repo.pg[e.commit]
@@ -180,11 +180,15 @@ def record_commits(
         except (KeyError, ValueError):
             out.failed.append((e.commit, "no such commit (gone?)"))
             continue
-        existing = provenance_lines(note_of(e.commit))
+        note = load_note(repo, notes.get(e.commit))
+        if note.malformed == OVERSIZE:
+            out.failed.append((e.commit, "its note is over 4 MiB (malformed): srcprov will not rewrite it"))
+            continue
+        existing = provenance_lines(note_bytes(note.lines))
         supersede = e.trigger == "post-rewrite" and existing and all(_replaceable(x) for x in existing)
         if existing and not force and not supersede:
             if strict_existing:
-                raise SrcprovError(f"{e.commit[:12]} already has a commit-provenance record (use --force to replace it)")
+                raise SrcprovError(f"{e.commit[:12]} already has a commit-provenance record (--force adds another)")
             out.skipped.append(e.commit)
             continue
         rewritten = []
@@ -208,20 +212,16 @@ def record_commits(
                 out.failed.append((rest.commit, "not tried: signing failed"))
             break
         made[e.commit] = line
-        replace[e.commit] = bool(force or supersede)
+        add[e.commit] = bool(force or supersede)
     if made:
         with notes_lock(repo):
-            blobs = read_all_notes(repo)  # what is there now, under the lock
-            changes: dict[str, bytes | None] = {}
+            notes = list_notes(repo)  # what is there now, under the lock
+            changes: dict[str, bytes] = {}
             for cid, line in made.items():
-                lines = note_lines(note_of(cid) or b"")
-                cps = provenance_lines(note_of(cid))
-                if cps and not replace[cid]:
+                if provenance_lines(note_of(cid)) and not add[cid]:
                     out.skipped.append(cid)  # someone else recorded it meanwhile
                     continue
-                if replace[cid]:
-                    lines = [ln for ln in lines if ln not in cps]
-                changes[cid] = note_bytes([*lines, line])
+                changes[cid] = line + b"\n"  # write_notes adds it to what the note holds
                 out.written.append(cid)
             write_notes(repo, changes, f"srcprov: record {len(changes)} commit(s)")
     return out

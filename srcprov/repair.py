@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from srcprov.notes import read_all_notes
+from srcprov.notes import NoteEntry, list_notes, load_note, note_bytes
 from srcprov.records import provenance_lines
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ class RepairResult:
         return out
 
 
-def _has_provenance(repo: Repo, blob: str) -> bool:
-    return bool(provenance_lines(repo.blob_data(blob)))
+def _has_provenance(repo: Repo, entry: NoteEntry | None) -> bool:
+    return bool(provenance_lines(note_bytes(load_note(repo, entry).lines)))
 
 
 def patch_ids(repo: Repo, commits: Iterable[str]) -> dict[str, str]:
@@ -95,10 +95,10 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
     """Match TARGETS (commits without records) to recorded commits; pure lookup, writes nothing."""
     pg = repo.pg
     res = RepairResult(dry_run=True)
-    notes = read_all_notes(repo)
+    notes = list_notes(repo)
     recorded = []
-    for cid, blob in notes.items():
-        if cid in pg and _has_provenance(repo, blob):
+    for cid, entry in notes.items():
+        if cid in pg and _has_provenance(repo, entry):
             recorded.append(cid)
     by_tree: dict[str, list[str]] = {}
     for cid in recorded:
@@ -165,8 +165,8 @@ def repair(repo: Repo, revs: list[str], dry_run: bool = False) -> RepairResult:
     from srcprov.recorder import Entry, make_signer, record_commits
 
     commits = repo.rev_list(revs)
-    notes = read_all_notes(repo)
-    targets = [c for c in commits if c not in notes or not _has_provenance(repo, notes[c])]
+    notes = list_notes(repo, only=commits)
+    targets = [c for c in commits if not _has_provenance(repo, notes.get(c))]
     targets.reverse()  # oldest first, as the commits were made
     res = find_sources(repo, targets)
     res.examined = len(commits)

@@ -1,18 +1,20 @@
 """`sync`: exchange the notes ref with a remote without losing a record.
 
 The remote's notes ref is fetched into a tracking ref (never over the local one), merged into the local
-ref as `git notes merge -s cat_sort_uniq` would (a three-way merge per note; where both sides changed a
-note, the union of its lines, sorted and unique), and pushed without force. When another push wins the
-race the remote rejects ours; then we fetch, merge and push again.
+ref as a union of record lines per commit (cat_sort_uniq, always: a note one side shrank still gets the
+other side's lines back, so a removal never propagates, neither by a merge nor by a fast-forward), and
+pushed without force. When another push wins the race the remote rejects ours; then we fetch, merge and
+push again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.errors import SrcprovError
-from srcprov.notes import note_bytes, note_lines, notes_in_tree, notes_lock, notes_tip, write_notes_tree
+from srcprov.notes import NoteEntry, list_notes, note_bytes, notes_lock, notes_tip, readable_lines, write_notes_tree
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -78,36 +80,61 @@ def _ref_tip(repo: Repo, ref: str) -> str | None:
         return None
 
 
-def merge_notes(base: dict[str, bytes], ours: dict[str, bytes], theirs: dict[str, bytes]) -> dict[str, bytes]:
-    """Three-way merge of notes (commit -> note bytes) as `git notes merge -s cat_sort_uniq` does it.
+@dataclass
+class NotesMerge:
+    """The union of two notes trees (commit -> blob ids) and whether each side already holds all of it."""
 
-    A note changed on one side only takes that side (a removal too); changed on both, the union of
-    their lines, sorted and unique. Pure: no git.
+    notes: dict[str, tuple[str, ...]]
+    ours_has_all: bool  # the union's lines are ours' lines (theirs adds nothing)
+    theirs_has_all: bool  # the union's lines are theirs' lines (ours adds nothing)
+
+
+def union_notes(repo: Repo, ours: Mapping[str, NoteEntry], theirs: Mapping[str, NoteEntry]) -> NotesMerge:
+    """Merge two notes trees as `git notes merge -s cat_sort_uniq`, without a base: per commit, the union
+    of both notes' record lines, sorted and unique. A removal on one side never propagates.
+
+    A note both sides hold with the same blobs is kept unread; a note one side's lines already cover keeps
+    that side's blob; notes that cannot be read (over 4 MiB) are kept side by side (an ambiguous note,
+    `malformed` but lossless) rather than read.
     """
-    out: dict[str, bytes] = {}
-    for cid in set(ours) | set(theirs) | set(base):
-        b, o, t = base.get(cid), ours.get(cid), theirs.get(cid)
-        if o == t:
-            merged = o
-        elif o == b:
-            merged = t
-        elif t == b:
-            merged = o
+    pg = repo.pg
+    out: dict[str, tuple[str, ...]] = {}
+    ours_all = theirs_all = True
+    for cid in sorted(set(ours) | set(theirs)):
+        o, t = ours.get(cid), theirs.get(cid)
+        if o is None or t is None:
+            only = o or t
+            assert only is not None  # cid came from one of the two
+            out[cid] = only.blobs
+            ours_all &= o is not None
+            theirs_all &= t is not None
+            continue
+        if o.blobs == t.blobs:
+            out[cid] = o.blobs
+            continue
+        lo, lt = readable_lines(repo, o), readable_lines(repo, t)
+        if lo is None or lt is None:
+            out[cid] = tuple(dict.fromkeys(o.blobs + t.blobs))
+            ours_all = theirs_all = False
+            continue
+        ours_all &= lt <= lo
+        theirs_all &= lo <= lt
+        if lo <= lt:
+            out[cid] = t.blobs
+        elif lt <= lo:
+            out[cid] = o.blobs
         else:
-            merged = note_bytes(note_lines(o or b"") + note_lines(t or b""))
-        if merged is not None:
-            out[cid] = merged
-    return out
-
-
-def _notes_at(repo: Repo, commit: str | None) -> dict[str, bytes]:
-    if commit is None:
-        return {}
-    return {cid: repo.blob_data(blob) for cid, blob in notes_in_tree(repo, repo.pg[commit].tree).items()}
+            out[cid] = (str(pg.create_blob(note_bytes(lo | lt))),)
+    return NotesMerge(out, ours_all, theirs_all)
 
 
 def _merge_into_local(repo: Repo, remote: str, tracking: str) -> str:
-    """Merge TRACKING into the local notes ref (caller holds notes_lock); say what happened."""
+    """Merge TRACKING into the local notes ref (caller holds notes_lock); say what happened.
+
+    The local ref fast-forwards to theirs only when theirs holds every record ours holds; it stays when
+    theirs is already in its history and ours holds every record of theirs; anything else is a merge
+    commit (ours, theirs) whose tree is the union.
+    """
     import pygit2
 
     pg = repo.pg
@@ -115,19 +142,18 @@ def _merge_into_local(repo: Repo, remote: str, tracking: str) -> str:
     if theirs is None or ours == theirs:
         return "already up to date"
     ref = repo.notes_ref
-    zero = "0" * len(theirs)
     if ours is None:
-        repo.git("update-ref", "-m", f"srcprov sync: from {remote}", ref, theirs, zero)
+        repo.git("update-ref", "-m", f"srcprov sync: from {remote}", ref, theirs, "0" * len(theirs))
         return f"created {ref} from {remote}"
+    merged = union_notes(repo, list_notes(repo, ours), list_notes(repo, theirs))
     base = pg.merge_base(ours, theirs)
     base_id = str(base) if base else None
-    if base_id == theirs:
+    if base_id == theirs and merged.ours_has_all:
         return "already up to date"
-    if base_id == ours:
+    if base_id == ours and merged.theirs_has_all:
         repo.git("update-ref", "-m", f"srcprov sync: fast-forward from {remote}", ref, theirs, ours)
         return f"fast-forward to {remote}'s notes"
-    merged = merge_notes(_notes_at(repo, base_id), _notes_at(repo, ours), _notes_at(repo, theirs))
-    tree = write_notes_tree(pg, {cid: str(pg.create_blob(data)) for cid, data in merged.items()})
+    tree = write_notes_tree(pg, merged.notes)
     try:
         sig = pg.default_signature
     except (KeyError, pygit2.GitError):
@@ -135,7 +161,7 @@ def _merge_into_local(repo: Repo, remote: str, tracking: str) -> str:
     msg = f"srcprov sync: merge {tracking} (cat_sort_uniq)\n"
     new = pg.create_commit(None, sig, sig, msg, tree, [pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs)])
     repo.git("update-ref", "-m", msg.strip(), ref, str(new), ours)
-    return f"merged {remote}'s notes ({len(merged)} note(s))"
+    return f"merged {remote}'s notes ({len(merged.notes)} note(s))"
 
 
 def _push(repo: Repo, remote: str) -> tuple[bool, str]:
@@ -175,6 +201,5 @@ def sync(repo: Repo, remote: str = "origin") -> SyncResult:
     else:
         raise SrcprovError(f"gave up pushing {repo.notes_ref} to {remote}: other pushes won the race "
                            f"{RETRIES + 1} times; run `srcprov sync --remote {remote}` again")
-    tip = notes_tip(repo)
-    res.notes = len(notes_in_tree(repo, repo.pg[tip].tree)) if tip else 0
+    res.notes = len(list_notes(repo))
     return res

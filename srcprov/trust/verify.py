@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
-from srcprov.notes import note_lines, read_all_notes
+from srcprov.notes import list_notes, load_note, note_lines
 from srcprov.predicates import check_predicate
 from srcprov.records import commit_facts
 from srcprov.timefmt import parse_rfc3339
@@ -84,13 +84,15 @@ class CommitResult:
             # A record too broken to say what it is may have been the commit's provenance: a note
             # of garbage is `malformed`, never quietly `missing`.
             cps = [r for r in self.records if r.predicate_type is None]
-        return min(cps, key=lambda r: RANK[r.status], default=None)
+        # Among equals, a record made when the commit was (not backfilled) is the better evidence.
+        return min(cps, key=lambda r: (RANK[r.status], r.facts.get("trigger") == "backfill"), default=None)
 
     def load_lines(self, repo: Repo) -> None:
         """Read the record bytes that a cached verdict left out (for `show`)."""
         if self.note_blob is None or all(r.line is not None for r in self.records):
             return
-        for r, line in zip(self.records, note_lines(repo.blob_data(self.note_blob)), strict=False):
+        lines = dict.fromkeys(note_lines(repo.blob_data(self.note_blob)))  # as load_note orders them
+        for r, line in zip(self.records, lines, strict=False):
             r.line = line
 
     def to_json(self, with_statement: bool = False) -> dict[str, Any]:
@@ -340,22 +342,28 @@ def verify_commits(
     """
     from srcprov.trust.cache import VerdictCache
 
-    notes = read_all_notes(repo)
+    notes = list_notes(repo, only=commits)
     cache = VerdictCache(repo, policy)
     items: list[tuple[str, bytes]] = []
     owners: list[CommitResult] = []
     results = []
     for cid in commits:
-        blob = notes.get(cid)
-        cr = CommitResult(cid, CommitStatus.MISSING, note_blob=blob)
+        entry = notes.get(cid)
+        cr = CommitResult(cid, CommitStatus.MISSING)
         results.append(cr)
-        if blob is None:
+        if entry is None:
             continue
-        cached = cache.get(cid, blob)
+        # Only a note with one entry and a size within bounds was ever cached: no need to read it now.
+        cached = None if entry.ambiguous or entry.blob is None else cache.get(cid, entry.blob)
         if cached is not None:
+            cr.note_blob = entry.blob
             cr.records.extend(cached)
             continue
-        for line in note_lines(repo.blob_data(blob)):
+        note = load_note(repo, entry)
+        cr.note_blob = note.blob
+        if note.malformed:
+            cr.records.append(RecordResult(None, RecordStatus.MALFORMED, reason=note.malformed))
+        for line in note.lines:
             items.append((cid, line))
             owners.append(cr)
     v = verifier or Verifier(repo, policy)

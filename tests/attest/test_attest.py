@@ -133,10 +133,19 @@ def test_commit_missing_from_the_repository(repo: Path, gpg_env: Env, tmp_path: 
     assert "not in this repository" in out["links"][2]["detail"]
 
 
-def test_replaced_record_breaks_the_note(attested: tuple[Path, Path], gpg_env: Env) -> None:
+def test_forced_record_keeps_the_chain_and_a_replaced_note_breaks_it(attested: tuple[Path, Path], gpg_env: Env) -> None:
+    """`record --force` adds a record (notes are append-only): the attested records still stand. A note
+    replaced outside srcprov (`git notes add -f`) no longer holds them: the note link breaks."""
     repo, att = attested
     git(repo, "config", "srcprov.signingKey", gpg_env.fpr["alice"])
+    attested_lines = set(git(repo, "notes", "--ref", "refs/notes/srcprov", "show", "HEAD").splitlines())
     assert srcprov(repo, "record", "--force", "HEAD").returncode == 0
+    code, out = check(repo, att)
+    assert code == 0 and "1 record(s) added since" in out["links"][3]["detail"], out
+    lines = set(git(repo, "notes", "--ref", "refs/notes/srcprov", "show", "HEAD").splitlines())
+    assert attested_lines < lines
+    (new,) = lines - attested_lines
+    git(repo, "notes", "--ref", "refs/notes/srcprov", "add", "-f", "-m", new, "HEAD")
     code, out = check(repo, att)
     assert code == 1 and out["brokenLink"] == "note" and "replaced or removed" in out["links"][3]["detail"]
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from srcprov.git import Repo
+from srcprov.notes import Removal, removed_records
 from tests.attest.conftest import Env, commit_file, git, srcprov
 
 REF = "refs/notes/srcprov"
@@ -118,3 +121,55 @@ def test_doctor_flags_a_fetch_refspec_that_overwrites_local_notes(tmp_path: Path
     assert r.returncode == 1
     bad = [f for f in json.loads(r.stdout)["findings"] if not f["ok"] and "overwrite local records" in f["what"]]
     assert bad and "srcprov sync" in bad[0]["fix"]
+
+
+def _remove_on_b_and_push(b: Path, commit: str, keep: set[str]) -> str:
+    """In clone B, replace COMMIT's note with KEEP through git (a removal srcprov never makes); push plainly."""
+    git(b, "notes", "--ref", REF, "add", "-f", "-m", "\n".join(sorted(keep)), commit)
+    git(b, "push", "-q", "origin", f"{REF}:{REF}")
+    return git(b, "rev-parse", REF)
+
+
+def test_a_removal_on_the_remote_never_comes_back_by_fast_forward(tmp_path: Path, gpg_env: Env) -> None:
+    """Our notes ref is an ancestor of the remote's, which removed a record: a fast-forward would drop it
+    here too; sync makes a merge commit holding the union instead, and pushes it."""
+    bare, a, b = setup(tmp_path, gpg_env)
+    c = git(a, "rev-parse", "HEAD")
+    assert srcprov(a, "record").returncode == 0
+    assert srcprov(a, "record", "--force", "--claim", "n=2").returncode == 0
+    assert srcprov(a, "sync").returncode == 0
+    assert srcprov(b, "sync").returncode == 0
+    r1, r2 = sorted(notes(a)[c])
+    ours = git(a, "rev-parse", REF)
+    removal = _remove_on_b_and_push(b, c, {r2})
+    assert removed_records(Repo(bare), [c]) == [Removal(c, hashlib.sha256(r1.encode()).hexdigest(), removal)]
+    assert git(tmp_path, "--git-dir", str(bare), "merge-base", "--is-ancestor", ours, removal) == ""
+    out = json.loads(srcprov(a, "sync", "--json").stdout)
+    assert out["pushed"] and not any("fast-forward" in m for m in out["merges"]), out
+    assert notes(a)[c] == notes(bare)[c] == {r1, r2}
+    merge = git(a, "rev-parse", REF)
+    assert git(a, "rev-list", "--parents", "-n1", merge).split()[1:] == [ours, removal]
+    # Nothing removed, nothing to merge: the next sync is a plain fast-forward of nothing.
+    assert json.loads(srcprov(a, "sync", "--json").stdout)["pushed"] is False
+    # The removal stays in the history both now share (verify --strict's walk), and r1 stands again.
+    assert removed_records(Repo(a), [c]) == []
+
+
+def test_a_removal_on_the_remote_does_not_propagate_and_the_push_holds_the_union(tmp_path: Path, gpg_env: Env) -> None:
+    bare, a, b = setup(tmp_path, gpg_env)
+    c = git(a, "rev-parse", "HEAD")
+    assert srcprov(a, "record").returncode == 0
+    assert srcprov(a, "sync").returncode == 0
+    assert srcprov(b, "sync").returncode == 0
+    (r1,) = notes(b)[c]
+    assert srcprov(b, "record", "--force", "--claim", "n=2", c).returncode == 0
+    (r2,) = notes(b)[c] - {r1}
+    _remove_on_b_and_push(b, c, {r2})  # the remote now holds r2 and not r1
+    d = commit_file(a, "a.txt", "a\n", "from a")
+    assert srcprov(a, "record").returncode == 0  # both sides moved: a real merge
+    out = json.loads(srcprov(a, "sync", "--json").stdout)
+    assert out["pushed"], out
+    na, nr = notes(a), notes(bare)
+    assert na == nr
+    assert na[c] == {r1, r2}, "the local record was lost or the remote's was not merged"
+    assert d in nr
