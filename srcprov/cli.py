@@ -423,6 +423,30 @@ def policy_show(
 
 
 # --- report -----------------------------------------------------------------------------------
+
+def report_facts(repo: Any, policy: Any) -> Any:
+    """A `facts_for(commit_ids)` for the report: status, verified origin, approving review, in one pass."""
+    from srcprov.dsse import REVIEW
+    from srcprov.report.facts import CommitFacts
+    from srcprov.trust.status import RecordStatus
+    from srcprov.trust.verify import verify_commits
+
+    def facts_for(commits: list[str]) -> dict[str, CommitFacts]:
+        out = {}
+        for cr in verify_commits(repo, policy, commits):
+            best = cr.best
+            origin = None
+            if best is not None and best.status == RecordStatus.VERIFIED:
+                origin = best.facts["origin"]
+            reviewed = any(
+                r.predicate_type == REVIEW and r.status == RecordStatus.VERIFIED and r.facts["verdict"] == "approved"
+                for r in cr.records
+            )
+            out[cr.commit] = CommitFacts(cr.status, origin, reviewed)
+        return out
+
+    return facts_for
+
 @app.command()
 def report(
     rev: str = typer.Option("HEAD", "--rev", help="The revision to report on."),
@@ -441,7 +465,6 @@ def report(
 ) -> None:
     """The provenance report: age, churn, authors, coverage, origin, review, hotspots and legacy."""
     from srcprov.report import run_report
-    from srcprov.trust.verify import report_facts
 
     repo = open_repo()
     fmt = "json" if as_json else fmt

@@ -398,24 +398,3 @@ def verdict_ok(results: list[CommitResult], strict: bool = False) -> bool:
     if strict and any(r.status != RecordStatus.VERIFIED for cr in results for r in cr.records):
         return False
     return True
-
-
-def report_facts(repo: Repo, policy: Policy) -> Any:
-    """A `facts_for(commit_ids)` for the report: status, verified origin, approving review, in one pass."""
-    from srcprov.report.facts import CommitFacts
-
-    def facts_for(commits: list[str]) -> dict[str, CommitFacts]:
-        out = {}
-        for cr in verify_commits(repo, policy, commits):
-            best = cr.best
-            origin = None
-            if best is not None and best.status == RecordStatus.VERIFIED:
-                origin = best.facts["origin"]
-            reviewed = any(
-                r.predicate_type == REVIEW and r.status == RecordStatus.VERIFIED and r.facts["verdict"] == "approved"
-                for r in cr.records
-            )
-            out[cr.commit] = CommitFacts(cr.status, origin, reviewed)
-        return out
-
-    return facts_for

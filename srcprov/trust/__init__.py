@@ -1,0 +1,1 @@
+"""Trust decisions: the policy model, the one signature judgement, record and commit statuses, their cache."""
