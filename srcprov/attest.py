@@ -516,7 +516,7 @@ def _check_policy(repo: Repo, policy: Policy, commit_id: str, verifier: Any) -> 
     from srcprov.trust.verify import verdict_ok, verify_commits
 
     cr = verify_commits(repo, policy, [commit_id], verifier=verifier)[0]
-    if not verdict_ok([cr]):
+    if not verdict_ok([cr]) or cr.status != "verified":  # a commit `since` exempts still has no verified record
         raise _Broken("policy", f"{commit_id[:12]} is {cr.status} under policy {policy.source}"
                                 + (f": {cr.reason}" if cr.reason else ""))
     return f"{commit_id[:12]} {cr.status} under policy {policy.source}"

@@ -333,3 +333,58 @@ def test_lone_surrogate_is_malformed_and_show_json_prints(repo: GitRepo) -> None
     assert verify(repo, c)[1]["commits"][0]["status"] == "malformed"
     proc = repo.srcprov("show", "--json", c, check=False)
     assert proc.returncode in (0, 1) and json.loads(proc.stdout)["records"][0]["status"] == "malformed"
+
+
+# --- found by the attack review -----------------------------------------------------------------------------
+def test_retired_key_cannot_backdate_a_new_commit_into_its_life(repo: GitRepo, tmp_path: Path) -> None:
+    """The holder of a retired key dates a new commit and its signature before `until`: with the policy read from
+    the protected branch, the new commit is not in that branch's history, so the backdated signature is refused."""
+    now = int(time.time())
+    fpr = _past_key(repo.keys.home, f"ret{now % 10000}", now - 30 * 86400)
+    repo.add_signer(fpr, roles=("author",))
+    old = _commit_at(repo, now - 20 * 86400)
+    _record_at(repo, tmp_path, old, fpr, now - 20 * 86400 + 60)
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 10 * 86400))
+    repo.srcprov("policy", "retire-signer", fpr, "--at", at)
+    repo.git("commit", "-qam", "retire", env=SKIP)
+    base = repo.head()
+    evil = _commit_at(repo, now - 15 * 86400)
+    _record_at(repo, tmp_path, evil, fpr, now - 15 * 86400 + 60)
+    rc, data = verify(repo, "--policy-rev", base, old, evil)
+    by = {c["commit"]: c for c in data["commits"]}
+    assert by[old]["status"] == "verified"  # signed while the signer was active, and in protected history
+    assert by[evil]["status"] == "untrusted-signer" and "history" in by[evil]["records"][0]["reason"], by[evil]
+
+
+def _require_reviews(repo: GitRepo, n: int) -> None:
+    text = (repo.path / ".srcprov/policy.toml").read_text().replace("reviews = 0", f"reviews = {n}")
+    (repo.path / ".srcprov/policy.toml").write_text(text)
+    repo.git("commit", "-qam", f"{n} review(s)")
+
+
+def test_author_under_another_email_does_not_approve_own_commit(repo: GitRepo) -> None:
+    repo.add_signer(repo.keys.bob, emails=("bob@example.com", "bob@corp.example"), roles=("reviewer",))
+    _require_reviews(repo, 1)
+    env = dict(os.environ, GIT_AUTHOR_EMAIL="bob@corp.example", GIT_AUTHOR_NAME="Bob")
+    c = repo.commit(env=env)  # Bob's patch, committed and recorded by Alice
+    as_bob(repo)
+    repo.srcprov("review", c)
+    as_alice(repo)
+    entry = verify(repo, c)[1]["commits"][0]
+    assert entry["status"] == "unreviewed", entry
+
+
+def test_one_reviewer_with_two_keys_approves_once(repo: GitRepo) -> None:
+    now = int(time.time())
+    second = _past_key(repo.keys.home, f"bobtoo{now % 10000}", now - 86400)
+    repo.add_signer(repo.keys.bob, emails=("bob@example.com",), roles=("reviewer",))
+    repo.add_signer(second, emails=("bob@example.com",), roles=("reviewer",))
+    _require_reviews(repo, 2)
+    c = repo.commit()
+    for key in (repo.keys.bob, second):
+        as_bob(repo)
+        repo.git("config", "srcprov.signingKey", key)
+        repo.srcprov("review", c)
+    as_alice(repo)
+    entry = verify(repo, c)[1]["commits"][0]
+    assert entry["status"] == "unreviewed" and "1 of 2" in entry["reason"], entry

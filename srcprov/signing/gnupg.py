@@ -97,6 +97,19 @@ class KeySigner:
         """A detached signature over DATA."""
         return sign_detached(data, self.key, binary=self.binary, gnupghome=self.gnupghome, timeout=self.timeout)
 
+    def primary_fingerprint(self) -> str | None:
+        """The primary key fingerprint KEY names in the user's keyring (what a policy lists), or None."""
+        env = dict(os.environ)
+        if self.gnupghome:
+            env["GNUPGHOME"] = self.gnupghome
+        try:
+            proc = subprocess.run([self.binary, "--batch", "--with-colons", "--list-keys", "--", self.key],
+                                  capture_output=True, env=env, timeout=self.timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        fprs = [ln.split(":")[9] for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.startswith("fpr:")]
+        return fprs[0].upper() if proc.returncode == 0 and fprs else None
+
     def usable(self) -> str | None:
         """Why this key cannot sign (no secret key, expired, revoked), or None when it can."""
         env = dict(os.environ)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from srcprov.trust.verify import RecordResult
 
 # Bump when the verdict for the same bytes could change (a new check, a fixed judgement).
-VERDICT_VERSION = "3"
+VERDICT_VERSION = "4"
 
 
 class VerdictCache:
@@ -28,7 +29,10 @@ class VerdictCache:
 
     def __init__(self, repo: Repo, policy: Policy) -> None:
         digest = (policy.digest or "none")[:32]
-        self.path = repo.common_dir / "srcprov" / "cache" / f"verify-{digest}-{__version__}-{VERDICT_VERSION}.json"
+        anchor = f"-{policy.anchor[:16]}" if policy.anchor else ""  # protected history is part of a verdict
+        self.path = (repo.common_dir / "srcprov" / "cache" /
+                     f"verify-{digest}{anchor}-{__version__}-{VERDICT_VERSION}.json")
+        self._now = time.time()
         self._data: dict[str, list[list[Any]]] = {}
         self._dirty = False
         try:
@@ -46,17 +50,20 @@ class VerdictCache:
         if not isinstance(entry, list):
             return None
         try:
-            return [RecordResult(None, RecordStatus(status), ptype, signer, reason, facts)
-                    for status, ptype, signer, reason, facts in entry]
+            out = [RecordResult(None, RecordStatus(status), ptype, signer, reason, facts, until)
+                   for status, ptype, signer, reason, facts, until in entry]
         except (ValueError, TypeError):
             return None
+        if any(r.stable_until is not None and r.stable_until <= self._now for r in out):
+            return None  # a key or signer has ended since: judge again
+        return out
 
     def put(self, commit: str, blob: str, results: list[RecordResult]) -> None:
         """Remember the verdicts on a note (results in line order)."""
         if any(r.reason == "commit not in this repository" for r in results):
             return  # a fetch may bring the commit: not a verdict to keep
-        self._data[f"{commit} {blob}"] = [[str(r.status), r.predicate_type, r.signer, r.reason, r.facts]
-                                          for r in results]
+        self._data[f"{commit} {blob}"] = [[str(r.status), r.predicate_type, r.signer, r.reason, r.facts,
+                                           r.stable_until] for r in results]
         self._dirty = True
 
     def save(self) -> None:

@@ -7,7 +7,8 @@ Records, reviews, build attestations, forge records and VSAs are all judged here
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from srcprov.signing import KeyState, SigCheck, SigStatus
@@ -27,6 +28,21 @@ class Judgement:
     signer: Signer | None = None
     role: str | None = None  # the role it was accepted for
     reason: str = ""
+    stable_until: int | None = None  # when a key's or signer's end comes, this verdict may change
+
+
+def _ends(signer: Signer, check: SigCheck, states: Mapping[str, KeyState]) -> list[tuple[int, str]]:
+    """Every time after which the key or signer no longer signs: (time, what ends then)."""
+    out = []
+    for st in (states.get(check.keyid or ""), states.get(check.primary or "")):
+        if st is None:
+            continue
+        out += [(rev.at, f"key {st.keyid} was revoked ({rev.reason})") for rev in st.revocations if not rev.hard]
+        if st.expires is not None:
+            out.append((st.expires, f"key {st.keyid} expired"))
+    if signer.until is not None:
+        out.append((signer.until, f"signer {signer.name or signer.fingerprint} was retired (until)"))
+    return out
 
 
 def _lifecycle_problem(signer: Signer, check: SigCheck, states: Mapping[str, KeyState], when: int | None) -> str | None:
@@ -40,14 +56,9 @@ def _lifecycle_problem(signer: Signer, check: SigCheck, states: Mapping[str, Key
         # SSH and PEM signatures state no time, and no notes commit dates this one: nothing can show
         # it was made while the key was valid.
         return f"no signing time is known for this signature by {keyid}"
-    for st in relevant:
-        for rev in st.revocations:
-            if when >= rev.at:
-                return f"key {st.keyid} was revoked ({rev.reason}) when it signed"
-        if st.expires is not None and when >= st.expires:
-            return f"key {st.keyid} had expired when it signed"
-    if signer.until is not None and when > signer.until:
-        return f"signer {signer.name or keyid} was retired (until) when it signed"
+    for at, what in _ends(signer, check, states):
+        if when > at if what.endswith("(until)") else when >= at:
+            return f"{what} when it signed"
     return None
 
 
@@ -60,6 +71,8 @@ def judge_signature(
     email: str | None = None,
     signed_at: int | None = None,
     not_before: int | None = None,
+    now: int | None = None,
+    protected: Callable[[], bool] | None = None,
 ) -> Judgement:
     """Judge one signature for any of ROLES.
 
@@ -67,6 +80,11 @@ def judge_signature(
     `emails` do not allow it may not sign as `author` or `reviewer`. SIGNED_AT is the signature's time
     when the signature states none (SSH, PEM: the notes commit that first held it). NOT_BEFORE is the
     commit time of the commit it describes: a signature dated well before it is untrusted.
+
+    A signature states its own time, and whoever still holds a retired, expired or soft-revoked key can date a
+    new one back into the key's life (and the commit with it). So once a key or signer has ended (at NOW), its
+    signatures count only for commits in protected history: PROTECTED() says whether the described commit is
+    in the history of the policy's revision. Without PROTECTED (a work-tree policy) only the time is judged.
     """
     if check.status == SigStatus.BAD:
         return Judgement(False, True, check.keyid, reason=check.detail or "not a valid signature")
@@ -91,7 +109,15 @@ def judge_signature(
     if not_before is not None and when is not None and when < not_before - CLOCK_SKEW:
         return Judgement(False, False, keyid, listed, role,
                          "the signature is dated before the commit it describes was made")
-    return Judgement(True, False, keyid, listed, role)
+    now = int(time.time()) if now is None else now
+    ends = _ends(listed, check, states)
+    ended = [what for at, what in ends if at <= now]
+    if ended and protected is not None and not protected():
+        return Judgement(False, False, keyid, listed, role,
+                         f"{ended[0]}, and this commit is not in the policy revision's history: "
+                         "a signature it states as older cannot be told from a backdated one")
+    future = [at for at, _ in ends if at > now]
+    return Judgement(True, False, keyid, listed, role, stable_until=min(future) if future else None)
 
 
 def best_judgement(judgements: Iterable[Judgement]) -> Judgement:
@@ -107,3 +133,9 @@ def best_judgement(judgements: Iterable[Judgement]) -> Judgement:
         return Judgement(False, True, reason="not signed")
     # A refusal of a valid signature says more than a broken one's.
     return min(js, key=lambda j: (j.bad, j.keyid is None))
+
+
+def would_accept(policy: Policy, keyid: str, roles: Sequence[str], *, email: str | None, when: int) -> Judgement:
+    """Whether a valid signature made now by KEYID would be trusted for ROLES (asked before signing many records)."""
+    check = SigCheck(SigStatus.GOOD, keyid, keyid, when)
+    return judge_signature(policy, check, roles, {}, email=email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import tomllib
@@ -59,7 +60,10 @@ class Policy:
     require: Requirements = Requirements()
     keys: dict[str, bytes] = field(default_factory=dict)  # key id -> public key file bytes
     source: str = ""
-    digest: str = ""  # sha256 over policy.toml and every key file: what a cached verdict was reached under
+    digest: str = ""
+    # The commit the policy was read from (--policy-rev): its history is protected, so what a key that is past
+    # its end (retired, expired, soft-revoked) signed counts only for commits in it (see trust.judge).
+    anchor: str | None = None  # sha256 over policy.toml and every key file: what a cached verdict was reached under
 
     def signer(self, keyid: str | None, role: str) -> Signer | None:
         """The signer entry for a key id holding ROLE, or None."""
@@ -222,7 +226,7 @@ def load_policy_rev(repo: Any, rev: str) -> Policy:
         for e in repo.pg[tree["keys"].id]:
             if e.name.endswith(".asc"):
                 keys[e.name[: -len(".asc")].upper()] = repo.pg[e.id].data
-    return parse_policy(text, keys, source)
+    return dataclasses.replace(parse_policy(text, keys, source), anchor=str(commit.id))
 
 
 def load_policy(repo: Any, policy_dir: str | None = None, policy_rev: str | None = None) -> Policy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ class RecordResult:
     signer: str | None = None
     reason: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
+    stable_until: int | None = None  # the verdict may change at this time (a key's or signer's end)
     _statement: dict[str, Any] | None = None
 
     @property
@@ -145,6 +147,16 @@ class Verifier:
         self.repo = repo
         self.policy = policy
         self._verifiers: dict[str, SignatureVerifier] = {}
+        self._protected: set[str] | None = None
+        self._now = int(time.time())
+
+    def in_protected_history(self, commit: str) -> bool:
+        """Whether COMMIT is the policy's revision or one of its ancestors (read once, when first asked)."""
+        if self._protected is None:
+            anchor = self.policy.anchor
+            out = self.repo.git("rev-list", anchor, "--").stdout.decode().split() if anchor else []
+            self._protected = set(out)
+        return commit in self._protected
 
     def close(self) -> None:
         """Nothing to release (kept for callers that use it as a context manager)."""
@@ -165,18 +177,23 @@ class Verifier:
 
     def judge_envelope(self, env: Envelope, roles: tuple[str, ...], *, email: str | None = None,
                        not_before: int | None = None) -> Judgement:
-        """The best verdict among an envelope's signatures for ROLES."""
+        """The best verdict among an envelope's signatures for ROLES (an attestation: no commit it describes)."""
         v = self.signatures()
         data = env.pae()
         checks = [v.verify(data, s.sig) for s in env.signatures]
         return self.judge_checks(checks, roles, email=email, not_before=not_before)
 
     def judge_checks(self, checks: list[SigCheck], roles: tuple[str, ...], *, email: str | None = None,
-                     not_before: int | None = None) -> Judgement:
-        """The best verdict among already verified signatures."""
+                     not_before: int | None = None, commit: str | None = None) -> Judgement:
+        """The best verdict among already verified signatures (of a record describing COMMIT, when given)."""
         states = self.signatures().key_states
-        return best_judgement(judge_signature(self.policy, c, roles, states, email=email, not_before=not_before)
-                              for c in checks)
+
+        def in_history() -> bool:
+            return commit is not None and self.in_protected_history(commit)
+
+        protected = in_history if self.policy.anchor is not None else None
+        return best_judgement(judge_signature(self.policy, c, roles, states, email=email, not_before=not_before,
+                                              now=self._now, protected=protected) for c in checks)
 
     def check_lines(
         self, items: list[tuple[str, bytes]], progress: Callable[[int, int], None] | None = None
@@ -223,7 +240,7 @@ class Verifier:
         not_before = commit.committer.time if commit is not None else None
         v = self.signatures()
         checks = [v.verify(env.pae(), s.sig) for s in env.signatures]
-        j = self.judge_checks(checks, roles, not_before=not_before)
+        j = self.judge_checks(checks, roles, not_before=not_before, commit=attached_to)
         r.signer = j.keyid
         if not j.trusted:
             r.status = RecordStatus.BAD_SIGNATURE if j.bad else RecordStatus.UNTRUSTED_SIGNER
@@ -247,12 +264,13 @@ class Verifier:
         if diff:
             r.status, r.reason = RecordStatus.CONTENT_MISMATCH, diff
             return r
-        j = self.judge_checks(checks, roles, email=email, not_before=not_before)
+        j = self.judge_checks(checks, roles, email=email, not_before=not_before, commit=attached_to)
         r.signer = j.keyid
         if not j.trusted:
             r.status, r.reason = RecordStatus.UNTRUSTED_SIGNER, j.reason
             return r
         r.status = RecordStatus.VERIFIED
+        r.stable_until = j.stable_until
         return r
 
 
@@ -269,20 +287,29 @@ def required_commits(repo: Repo, policy: Policy, commits: list[str]) -> set[str]
     return {c for c in commits if c in outside}
 
 
-def _approvals(cr: CommitResult, author_email: str, author_signer: str | None) -> int:
-    """Approving reviews by reviewers other than the author; each reviewer's latest review counts."""
-    latest: dict[str, tuple[float, str]] = {}
+def _approvals(cr: CommitResult, policy: Policy, people: set[str], provenance_signers: set[str | None]) -> int:
+    """Approving reviews by reviewers other than the commit's author, one per person, the latest counting.
+
+    PEOPLE are the commit's author and committer emails. A review does not count when its reviewer email is one
+    of them, when the reviewer's policy entry lists one of them (the same person under another address), or when
+    its key signed the commit's provenance. Reviews are grouped by reviewer email, so one person with two listed
+    keys approves once; on equal times a rejection wins.
+    """
+    latest: dict[str, tuple[float, int, str]] = {}
     for r in cr.records:
         if r.predicate_type != REVIEW or r.status != RecordStatus.VERIFIED:
             continue
-        if r.signer == author_signer or r.facts["email"].lower() == author_email:
+        email = r.facts["email"].lower()
+        entry = policy.listed(r.signer)
+        listed = {e.lower() for e in entry.emails} if entry is not None else set()
+        if r.signer in provenance_signers or email in people or listed & people:
             continue  # a review by the commit's author does not count
         at = parse_rfc3339(r.facts["at"])
         when = at.timestamp() if at is not None else float("-inf")
-        key = str(r.signer)
-        if key not in latest or latest[key][0] <= when:
-            latest[key] = (when, r.facts["verdict"])
-    return sum(1 for _, verdict in latest.values() if verdict == "approved")
+        rank = (when, 1 if r.facts["verdict"] == "rejected" else 0, r.facts["verdict"])
+        if email not in latest or latest[email][:2] < rank[:2]:
+            latest[email] = rank
+    return sum(1 for *_, verdict in latest.values() if verdict == "approved")
 
 
 def _checks_problem(policy: Policy, ran: dict[str, int | None]) -> str | None:
@@ -319,8 +346,10 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
     if isinstance(origin, str) and origin.startswith("ai-"):
         need = max(need, policy.require.ai_reviews)
     if need:
-        author = repo.commit(cr.commit).author.raw_email.decode("utf-8", "backslashreplace").lower()
-        approvals = _approvals(cr, author, best.signer)
+        commit = repo.commit(cr.commit)
+        people = {p.raw_email.decode("utf-8", "backslashreplace").lower() for p in (commit.author, commit.committer)}
+        signers = {r.signer for r in cr.records if r.predicate_type == COMMIT_PROVENANCE and r.status == RecordStatus.VERIFIED}
+        approvals = _approvals(cr, policy, people, signers)
         if approvals < need:
             cr.status = CommitStatus.UNREVIEWED
             cr.reason = f"{approvals} of {need} approving review(s) by reviewers other than the author"
