@@ -15,14 +15,18 @@ SHIM_ID = b"srcprov-hook-id: 3f6c9d1e-srcprov-shim"
 LEGACY = ".srcprov-legacy"
 
 
+SHIM = "srcprov-hook"  # one script for every hook: the installed file's name says which hook it runs
+
+
 def shim_dir() -> Path:
-    """Where the shim templates are."""
-    return data_dir("hooks", "post-commit")
+    """Where the shim template is."""
+    return data_dir("hooks", SHIM)
 
 
 def shim_text(name: str) -> bytes:
-    """A shim for NAME that runs this interpreter."""
-    return (shim_dir() / name).read_bytes().replace(b"@PYTHON@", sys.executable.encode())
+    """The shim for hook NAME, running this interpreter (the same script serves every hook)."""
+    quoted = sys.executable.replace("'", "'\\''").encode()  # it stands between single quotes
+    return (shim_dir() / SHIM).read_bytes().replace(b"@PYTHON@", quoted)
 
 
 def hooks_dir(repo: Repo) -> Path:
