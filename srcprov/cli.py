@@ -162,13 +162,19 @@ def record(
         raise SrcprovError(f"could not record {total.failed[0][0][:12]}: {total.failed[0][1]}")
 
 
+LIST_AT_MOST = 20  # commits listed one a line; more are summed up
+
+
 def _print_outcome(res: Any, as_json: bool) -> None:
     if as_json:
         emit_json({"written": res.written, "skipped": res.skipped,
                    "failed": [{"commit": c, "reason": r} for c, r in res.failed]})
         return
-    for c in res.written:
-        print(f"recorded {c[:12]}")
+    if len(res.written) <= LIST_AT_MOST:
+        for c in res.written:
+            print(f"recorded {c[:12]}")
+    else:  # a backfill of a long history: the progress bar showed the way, one line says where it ended
+        print(f"recorded {len(res.written)} commits ({res.written[0][:12]} .. {res.written[-1][:12]})")
     if res.skipped:
         print(f"{len(res.skipped)} commit(s) already had a record")
     if not res.written and not res.skipped and not res.failed:

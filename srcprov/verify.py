@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Malformed, parse_envelope, parse_statement
+from srcprov.errors import SrcprovError
 from srcprov.notes import note_lines, read_all_notes
 from srcprov.records import commit_facts, raw_parents
 from srcprov.timefmt import parse_rfc3339
@@ -263,12 +264,14 @@ def required_commits(repo: Repo, policy: Policy, commits: list[str]) -> set[str]
     since = policy.require.since
     if not since:
         return set(commits)
-    base = str(repo.resolve_commit(since).id)
+    try:
+        base = str(repo.resolve_commit(since).id)
+    except SrcprovError as e:
+        raise SrcprovError(f"policy [require] since: {e}") from None
     if not commits:
         return set()
     proc = repo.git("rev-list", "--ancestry-path", "--stdin", input=(f"^{base}\n" + "\n".join(commits) + "\n").encode())
-    desc = set(proc.stdout.decode().split())
-    desc.add(base)
+    desc = set(proc.stdout.decode().split())  # since itself, like its ancestors, needs no record
     return {c for c in commits if c in desc}
 
 
