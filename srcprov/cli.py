@@ -12,7 +12,19 @@ import typer
 from srcprov import __version__
 from srcprov.errors import SrcprovError
 
+
+def docs_location() -> str:
+    """Where the user's reference (docs/index.md) is in this installation."""
+    from srcprov.resources import data_dir
+
+    try:
+        return str(data_dir("docs", "index.md") / "index.md")
+    except SrcprovError:
+        return "docs/index.md in srcprov's source"
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed provenance for every commit.",
+                  epilog=f"Reference (record format, policy, statuses, exit codes, attestations, CI recipes): {docs_location()}",
                   context_settings={"help_option_names": ["-h", "--help"]})
 policy_app = typer.Typer(help="Create and inspect .srcprov/policy.toml.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
