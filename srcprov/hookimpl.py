@@ -70,6 +70,7 @@ def _remember_key_check(repo: Repo, usable: bool) -> None:
         if not usable:
             path.unlink(missing_ok=True)
             return
+        d.mkdir(exist_ok=True)
         path.write_text(_keycheck_identity(repo) + "\n")
         until.touch()
         t = time.time() + KEYCHECK_VALID
@@ -274,7 +275,8 @@ def run_hook(name: str, args: Sequence[str]) -> int:
 
             try:
                 os.setsid()  # detach from git's session: a Ctrl-C at the terminal must not stop it
-                os.nice(10)  # the user's next command comes first; the record can wait a moment
+                if os.nice(0) < 10:  # the shim may have started it niced already
+                    os.nice(10)  # the user's next command comes first; the record can wait a moment
             except OSError:
                 pass
 
