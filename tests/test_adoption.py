@@ -258,3 +258,13 @@ def test_report_output_escapes_paths(tmp_path):
     assert "'=cmd|' -C calc'!A0.txt" in paths
     assert "two\nlines.txt" in paths  # CSV quotes the newline: the cell stays one cell
     assert not any(p.startswith(("=", "+", "-", "@")) for p in paths)
+
+
+def test_help_names_the_shipped_reference():
+    proc = subprocess.run([sys.executable, "-m", "srcprov", "--help"], capture_output=True, text=True,
+                          env=dict(os.environ, COLUMNS="400"))
+    assert proc.returncode == 0
+    path = proc.stdout.split("Reference", 1)[1].split(": ", 1)[1].split()[0]
+    assert path.endswith("index.md") and Path(path).is_file(), proc.stdout
+    for page in ("hooks.md", "records.md", "policy.md", "verification.md", "attestation.md", "ci.md"):
+        assert (Path(path).parent / page).is_file()
