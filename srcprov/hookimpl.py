@@ -23,6 +23,7 @@ def _warn(msg: str) -> None:
     print(f"srcprov: warning: {msg}", file=sys.stderr)
 
 
+ABORT = 3  # pre-commit's exit code for "srcprov.require=block aborts this commit" (the shim exits 1 on it)
 KEYCHECK_VALID = 900.0  # seconds the shim trusts a key check before asking Python again
 
 
@@ -127,7 +128,7 @@ def pre_commit(repo: Repo) -> int:
                 print(f"srcprov: error: {p}", file=sys.stderr)
             print("srcprov: commit aborted (srcprov.require=block); SRCPROV_SKIP=1 commits without a record",
                   file=sys.stderr)
-            return 1
+            return ABORT
         if mode == "warn":
             for p in problems:
                 _warn(p + " (the commit goes on; `srcprov doctor` says more)")

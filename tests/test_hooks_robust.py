@@ -441,3 +441,25 @@ def test_shim_runs_from_a_bin_directory_as_the_framework_runs_it(tmp_path, keys)
     assert "hook worker" in started(log)
     bad = subprocess.run(["sh", str(bin_dir / "srcprov-hook"), "bogus"], cwd=r.path, capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("srcprov: error: unknown hook bogus")
+
+
+def test_a_broken_srcprov_installation_never_fails_a_commit_or_a_push(tmp_path, keys):
+    """srcprov's Python failing to start (a broken installation) only warns; pre-commit and pre-push go on."""
+    r = make_repo(tmp_path / "r", keys, mode="background")
+    r.git("config", "srcprov.require", "block")  # pre-commit must start Python
+    r.wait_records()
+    broken = tmp_path / "broken" / "srcprov"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('a pygit2 built for another Python')\n")
+    env = dict(os.environ, PYTHONPATH=str(broken.parent))
+    before = r.head()
+    stage(r)
+    proc = r.git("commit", "-q", "-m", "srcprov is broken", env=env, check=False)
+    assert proc.returncode == 0 and r.head() != before, proc.stderr
+    assert "srcprov: warning: srcprov's pre-commit hook failed" in proc.stderr
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    r.git("remote", "add", "origin", str(remote))
+    push = r.git("push", "-q", "origin", "main", env=env, check=False)
+    assert push.returncode == 0, push.stderr
+    assert "srcprov's pre-push hook failed" in push.stderr
