@@ -276,8 +276,7 @@ def run_hook(name: str, args: Sequence[str]) -> int:
 
             try:
                 os.setsid()  # detach from git's session: a Ctrl-C at the terminal must not stop it
-                if os.nice(0) < 10:  # the shim may have started it niced already
-                    os.nice(10)  # the user's next command comes first; the record can wait a moment
+                os.nice(10)  # the user's next command comes first; the record can wait a moment
             except OSError:
                 pass
 
