@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from srcprov.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
 from srcprov.errors import SrcprovError
@@ -96,13 +97,14 @@ def build_context(env: Mapping[str, str], builder_id: str | None = None) -> Buil
 
 
 def source_url(repo: Repo, ctx: BuildContext) -> str:
-    """The repository's URL as an attestation names it: the CI's, else origin's (cleaned), else a file URL."""
+    """The repository's URL as an attestation names it: the CI's, else origin's (cleaned), else a local URN."""
     if ctx.repository_url:
         return ctx.repository_url
     url = repo.config("remote.origin.url")
     if url:
         return clean_url(url)
-    return (repo.workdir or repo.common_dir).as_uri()
+    # No remote: name the repository, never a path on this machine (it would leak who built where).
+    return f"urn:srcprov:local:{quote((repo.workdir or repo.common_dir).name)}"
 
 
 def source_ref(repo: Repo, commit_id: str, rev: str, ctx: BuildContext) -> str:

@@ -12,7 +12,19 @@ import typer
 from srcprov import __version__
 from srcprov.errors import SrcprovError
 
+
+def docs_location() -> str:
+    """Where the user's reference (docs/index.md) is in this installation."""
+    from srcprov.resources import data_dir
+
+    try:
+        return str(data_dir("docs", "index.md") / "index.md")
+    except SrcprovError:
+        return "docs/index.md in srcprov's source"
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed provenance for every commit.",
+                  epilog=f"Reference (record format, policy, statuses, exit codes, attestations, CI recipes): {docs_location()}",
                   context_settings={"help_option_names": ["-h", "--help"]})
 policy_app = typer.Typer(help="Create and inspect .srcprov/policy.toml.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -162,13 +174,19 @@ def record(
         raise SrcprovError(f"could not record {total.failed[0][0][:12]}: {total.failed[0][1]}")
 
 
+LIST_AT_MOST = 20  # commits listed one a line; more are summed up
+
+
 def _print_outcome(res: Any, as_json: bool) -> None:
     if as_json:
         emit_json({"written": res.written, "skipped": res.skipped,
                    "failed": [{"commit": c, "reason": r} for c, r in res.failed]})
         return
-    for c in res.written:
-        print(f"recorded {c[:12]}")
+    if len(res.written) <= LIST_AT_MOST:
+        for c in res.written:
+            print(f"recorded {c[:12]}")
+    else:  # a backfill of a long history: the progress bar showed the way, one line says where it ended
+        print(f"recorded {len(res.written)} commits ({res.written[0][:12]} .. {res.written[-1][:12]})")
     if res.skipped:
         print(f"{len(res.skipped)} commit(s) already had a record")
     if not res.written and not res.skipped and not res.failed:

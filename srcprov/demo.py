@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -39,14 +40,14 @@ class Demo:
         if cmd[0] == "srcprov":
             cmd = [sys.executable, "-m", "srcprov", *cmd[1:]]
         if show:
-            print(f"$ {' '.join(args)}", flush=True)
+            print(f"$ {shlex.join(args)}", flush=True)
         proc = subprocess.run(cmd, cwd=self.repo, env=self.env, capture_output=True, text=True)
         if show:
             for stream in (proc.stdout, proc.stderr):
                 if stream.strip():
                     print("  " + stream.rstrip().replace("\n", "\n  "), flush=True)
         if proc.returncode not in ok:
-            raise SrcprovError(f"demo step failed: {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
+            raise SrcprovError(f"demo step failed: {shlex.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-300:]}")
         return proc
 
     def commit(self, message: str, *paths: str) -> None:
@@ -169,8 +170,24 @@ STEPS: list[Callable[[Demo], None]] = [step_setup, step_policy, step_commits, st
                                        step_report, step_attest]
 
 
+def _need_tools() -> None:
+    """The demo needs git and GnuPG (gpg, and gpgconf to stop the agent it starts)."""
+    for tool, what in (("git", "git"), ("gpg", "GnuPG"), ("gpgconf", "GnuPG's gpgconf")):
+        if shutil.which(tool) is None:
+            raise SrcprovError(f"the demo needs {what}: {tool} is not on PATH (Debian: apt-get install "
+                               f"{'git' if tool == 'git' else 'gnupg'})")
+
+
+def _kill_agent(env: dict[str, str]) -> None:
+    try:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
 def run_demo(directory: str | None = None) -> None:
     """Run every step, printing each; leaves the repository behind for a look."""
+    _need_tools()
     base = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="srcprov-demo-"))
     repo = base / "tinyledger"
     if repo.exists() and any(repo.iterdir()):
@@ -186,9 +203,12 @@ def run_demo(directory: str | None = None) -> None:
     env.pop("SRCPROV_SKIP", None)
     d = Demo(repo, env)
     print(f"srcprov demo in {repo}")
+    print("to run the commands below yourself, in a shell:\n"
+          f"  cd {shlex.quote(str(repo))} && export {shlex.join([f'GNUPGHOME={gnupghome}', f'GIT_CONFIG_GLOBAL={gitconfig}'])}"
+          " GIT_CONFIG_NOSYSTEM=1", flush=True)
     try:
         for step in STEPS:
             step(d)
     finally:
-        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
-    print(f"\ndone: the demo repository is {repo} (GNUPGHOME={gnupghome})")
+        _kill_agent(env)
+    print(f"\ndone: the demo repository is {repo} (GNUPGHOME={shlex.quote(gnupghome)})")

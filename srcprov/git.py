@@ -174,8 +174,15 @@ class Repo:
             obj = self.pg.revparse_single(rev)
             commit = obj.peel(pygit2.Commit)
         except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            raise SrcprovError(f"unknown revision: {rev}") from None
+            raise SrcprovError(f"unknown revision: {rev}{self.shallow_hint()}") from None
         return commit
+
+    def shallow_hint(self) -> str:
+        """What to add to an unknown-revision error in a shallow clone (it may lie outside the history)."""
+        if not (self.common_dir / "shallow").is_file():
+            return ""
+        return (" (this clone is shallow: it may lie outside the history fetched; `git fetch --unshallow` "
+                "fetches the rest, or verify a range inside it)")
 
     def rev_list(self, revs: Iterable[str], extra: Sequence[str] = ()) -> list[str]:
         """Commit ids as `git rev-list REVS` lists them (newest first); ranges and --all allowed."""
@@ -192,5 +199,5 @@ class Repo:
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "backslashreplace").strip().splitlines()
             detail = err[0].removeprefix("fatal: ") if err else "bad revision"
-            raise SrcprovError(f"unknown revision or range {' '.join(revs)}: {detail}")
+            raise SrcprovError(f"unknown revision or range {' '.join(revs)}: {detail}{self.shallow_hint()}")
         return proc.stdout.decode().split()

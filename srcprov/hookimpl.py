@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from srcprov.errors import SrcprovError
@@ -21,8 +23,65 @@ def _warn(msg: str) -> None:
     print(f"srcprov: warning: {msg}", file=sys.stderr)
 
 
+ABORT = 3  # pre-commit's exit code for "srcprov.require=block aborts this commit" (the shim exits 1 on it)
+KEYCHECK_VALID = 900.0  # seconds the shim trusts a key check before asking Python again
+
+
+def run_check(command: str, cwd: Path, timeout: float) -> int:
+    """Run a policy check (a shell command) in its own process group; past TIMEOUT the whole group is
+    killed (no orphan keeps running) and the exit code is 124, as timeout(1) says."""
+    proc = subprocess.Popen(command, shell=True, cwd=cwd, env=no_git_env(), stdin=subprocess.DEVNULL, process_group=0)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return 124
+    except BaseException:  # Ctrl-C at the terminal: the check goes with the commit
+        _kill_group(proc)
+        raise
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, grace in ((signal.SIGTERM, 1.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    # The shell may be gone while its children live on in the group: the KILL above reached them too.
+
+
+def _keycheck_identity(repo: Repo) -> str:
+    """What the shim compares to trust a cached key check: format, GnuPG home, gpg.program, key."""
+    from srcprov.recorder import signing_config
+
+    fmt, key = signing_config(repo)
+    home = os.environ.get("GNUPGHOME") or f"{os.environ.get('HOME', '')}/.gnupg"
+    return f"{fmt} {home} {repo.config('gpg.program') or ''} {key or ''}"
+
+
+def _remember_key_check(repo: Repo, usable: bool) -> None:
+    """Let the pre-commit shim skip Python while the key stays usable and the keyring unchanged."""
+    d = repo.common_dir / "srcprov"
+    path, until = d / "keycheck", d / "keycheck.until"
+    try:
+        if not usable:
+            path.unlink(missing_ok=True)
+            return
+        d.mkdir(exist_ok=True)
+        path.write_text(_keycheck_identity(repo) + "\n")
+        until.touch()
+        t = time.time() + KEYCHECK_VALID
+        os.utime(until, (t, t))
+    except OSError:
+        pass  # no cache: the next commit asks Python again
+
+
 def pre_commit(repo: Repo) -> int:
-    """Note the staged tree, run the policy's checks, and block per `srcprov.require`."""
+    """Note the staged tree, run the policy's checks, and warn or block per `srcprov.require`."""
     from srcprov.recorder import make_signer
     from srcprov.trust.policy import POLICY_DIR, load_policy_dir
 
@@ -43,36 +102,36 @@ def pre_commit(repo: Repo) -> int:
             problems.append(str(e))
         for check in policy.checks if policy else ():
             t0 = time.monotonic()
-            try:
-                r = subprocess.run(check.command, shell=True, cwd=repo.workdir, env=no_git_env(),
-                                   stdin=subprocess.DEVNULL, timeout=check.timeout)
-                code = r.returncode
-            except subprocess.TimeoutExpired:
-                code = 124
+            code = run_check(check.command, repo.workdir, check.timeout)
             results.append({"name": check.name, "command": check.command, "exitCode": code,
                             "durationMs": int((time.monotonic() - t0) * 1000)})
             if code != 0 and check.required:
-                problems.append(f"required check {check.name!r} failed (exit code {code})")
+                why = f"timed out after {check.timeout:g}s" if code == 124 else f"exit code {code}"
+                problems.append(f"required check {check.name!r} failed ({why})")
     if mode != "off":
         try:
-            why = make_signer(repo).usable()
+            why_not = make_signer(repo).usable()
         except SrcprovError as e:
-            why = str(e)
-        if why:
-            problems.append(f"no usable signing key: {why}")
-    d = repo.state_dir() / "precommit"
-    d.mkdir(exist_ok=True)
-    (d / tree).write_text(json.dumps({"stagedTree": tree, "startedAtEpoch": started, "checks": results}))
+            why_not = str(e)
+        _remember_key_check(repo, why_not is None)
+        if why_not:
+            problems.append(f"no usable signing key: {why_not}")
+    d = repo.common_dir / "srcprov" / "precommit"
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        (d / tree).write_text(json.dumps({"stagedTree": tree, "startedAtEpoch": started, "checks": results}))
+    except OSError as e:
+        _warn(f"cannot write {d} (srcprov's state: {e.strerror}): the record will not say what pre-commit saw")
     if problems:
         if mode == "block":
             for p in problems:
                 print(f"srcprov: error: {p}", file=sys.stderr)
             print("srcprov: commit aborted (srcprov.require=block); SRCPROV_SKIP=1 commits without a record",
                   file=sys.stderr)
-            return 1
+            return ABORT
         if mode == "warn":
             for p in problems:
-                _warn(p)
+                _warn(p + " (the commit goes on; `srcprov doctor` says more)")
     return 0
 
 
@@ -82,20 +141,30 @@ def post_commit(repo: Repo, trigger: str = "post-commit") -> int:
 
     if repo.pg.head_is_unborn:
         return 0
-    enqueue(repo, str(repo.pg.head.target), trigger)
+    commit = str(repo.pg.head.target)
+    try:
+        enqueue(repo, commit, trigger)
+    except OSError as e:
+        _warn(f"cannot write {repo.common_dir / 'srcprov' / 'queue'} (srcprov's state: {e.strerror}), so {commit[:12]} "
+              f"has no record yet: fix it, then run `srcprov record {commit}`")
+        return 0
     return _after_enqueue(repo)
 
 
 def _after_enqueue(repo: Repo) -> int:
-    from srcprov.recorder import drain
+    from srcprov.recorder import READ_SIGN_TIMEOUT, drain
 
     if (repo.config("srcprov.hookMode") or "background") == "sync":
         try:
-            res = drain(repo, wait=True)
-        except SrcprovError as e:
+            # Behind a worker that waits on a passphrase, waiting gains nothing: leave it queued.
+            res = drain(repo, wait=True, stall=READ_SIGN_TIMEOUT)
+        except (SrcprovError, OSError) as e:
             _warn(f"record queued, not written: {e}")
             return 0
-        if res and res.failed:
+        if res is None:
+            _warn("record queued, not written: a worker is waiting on gpg (a passphrase?); "
+                  "`srcprov record --pending --wait` from a terminal writes it")
+        elif res.failed:
             _warn(f"record queued, not written: {res.failed[0][1]}")
         return 0
     spawn_worker(repo)
@@ -144,8 +213,13 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: str) -> int:
             olds.setdefault(parts[1], [])
             if parts[0] not in olds[parts[1]]:
                 olds[parts[1]].append(parts[0])
-    for new, old in olds.items():
-        enqueue(repo, new, "post-rewrite", old)
+    try:
+        for new, old in olds.items():
+            enqueue(repo, new, "post-rewrite", old)
+    except OSError as e:
+        _warn(f"cannot write {repo.common_dir / 'srcprov' / 'queue'} (srcprov's state: {e.strerror}): "
+              "the rewritten commits have no record yet: `srcprov record --backfill` writes them")
+        return 0
     if olds:
         return _after_enqueue(repo)
     return 0
@@ -154,14 +228,16 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: str) -> int:
 def pre_push(repo: Repo, args: Sequence[str], stdin: str) -> int:
     """Write queued records first; push the notes ref with srcprov.pushNotes; warn about gaps."""
     from srcprov.notes import read_all_notes
-    from srcprov.recorder import drain, pending
+    from srcprov.recorder import READ_SIGN_TIMEOUT, drain, pending
 
     if pending(repo):
         try:
-            res = drain(repo, wait=True)
-            if res and res.failed:
+            res = drain(repo, wait=True, stall=READ_SIGN_TIMEOUT)
+            if res is None:
+                _warn("queued records not written: a worker is waiting on gpg (a passphrase?)")
+            elif res.failed:
                 _warn(f"{len(res.failed)} queued record(s) not written: {res.failed[0][1]}")
-        except SrcprovError as e:
+        except (SrcprovError, OSError) as e:
             _warn(f"queued records not written: {e}")
     remote = args[0] if args else "origin"
     pushed: list[str] = []
@@ -170,6 +246,8 @@ def pre_push(repo: Repo, args: Sequence[str], stdin: str) -> int:
         parts = line.split()
         if len(parts) != 4 or parts[1] in zero:
             continue
+        if parts[0].startswith("refs/notes/") or parts[2].startswith("refs/notes/"):
+            continue  # notes commits (srcprov's own records among them) are not commits to check
         excl = [f"^{parts[3]}"] if parts[3] not in zero else ["--not", f"--remotes={remote}"]
         proc = repo.git("rev-list", parts[1], *excl, check=False)
         pushed += proc.stdout.decode().split()

@@ -15,14 +15,18 @@ SHIM_ID = b"srcprov-hook-id: 3f6c9d1e-srcprov-shim"
 LEGACY = ".srcprov-legacy"
 
 
+SHIM = "srcprov-hook"  # one script for every hook: the installed file's name says which hook it runs
+
+
 def shim_dir() -> Path:
-    """Where the shim templates are."""
-    return data_dir("hooks", "post-commit")
+    """Where the shim template is."""
+    return data_dir("hooks", SHIM)
 
 
 def shim_text(name: str) -> bytes:
-    """A shim for NAME that runs this interpreter."""
-    return (shim_dir() / name).read_bytes().replace(b"@PYTHON@", sys.executable.encode())
+    """The shim for hook NAME, running this interpreter (the same script serves every hook)."""
+    quoted = sys.executable.replace("'", "'\\''").encode()  # it stands between single quotes
+    return (shim_dir() / SHIM).read_bytes().replace(b"@PYTHON@", quoted)
 
 
 def hooks_dir(repo: Repo) -> Path:
@@ -46,6 +50,23 @@ def _manager(d: Path) -> str | None:
     return None
 
 
+def _tracked_hooks(repo: Repo, d: Path, names: list[str]) -> list[str]:
+    """The files of the hooks directory D that the repository tracks, when D lies inside the work tree."""
+    if repo.workdir is None:
+        return []
+    try:
+        rel = d.resolve().relative_to(repo.workdir)
+    except ValueError:
+        return []  # outside the work tree (.git/hooks, a shared directory)
+    if not rel.parts:
+        return []
+    proc = repo.git("ls-files", "-z", "--", rel.as_posix(), check=False)
+    files = [f for f in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if f]
+    ours = {(rel / n).as_posix() for n in names} | {(rel / (n + LEGACY)).as_posix() for n in names}
+    # Any tracked file there is a reason to stop: a shim or a chained hook would change under version control.
+    return sorted(files, key=lambda f: (f not in ours, f))
+
+
 def install(repo: Repo, hooks: list[str] | None = None, force: bool = False) -> list[str]:
     """Install shims into the hooks directory; returns what was done, one line per hook."""
     names = hooks or list(HOOKS)
@@ -56,6 +77,12 @@ def install(repo: Repo, hooks: list[str] | None = None, force: bool = False) -> 
     manager = _manager(d)
     if manager and not force:
         raise SrcprovError(f"the hooks directory {d} belongs to {manager}; --force installs anyway")
+    tracked = _tracked_hooks(repo, d, names)
+    if tracked and not force:
+        raise SrcprovError(
+            f"the hooks directory {d} (core.hooksPath) holds files tracked in this repository ({', '.join(tracked[:3])}): "
+            f"installing would rewrite them with shims naming this machine's Python ({sys.executable}); "
+            "add `srcprov hook NAME` to those hooks yourself, or --force installs anyway")
     d.mkdir(parents=True, exist_ok=True)
     done = []
     for n in names:

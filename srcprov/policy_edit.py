@@ -22,8 +22,7 @@ version = 1
 # required = true
 
 [require]
-# since = "<commit id>"   # commits that are not descendants of it need no record
-backfilled = "allow"
+{since}backfilled = "allow"
 reviews = 0
 """
 
@@ -40,9 +39,21 @@ def init_policy(repo: Repo, force: bool = False) -> str:
     path = d / "policy.toml"
     if path.exists() and not force:
         raise SrcprovError(f"{path} exists already (--force overwrites it)")
+    head = None if repo.pg.head_is_unborn else str(repo.pg.head.target)
+    if head:
+        since = (f'# {head[:12]} was HEAD when the policy was made: it and its ancestors need no record,\n'
+                 f'# every new commit does (`srcprov record --backfill --all` records the history instead).\n'
+                 f'since = "{head}"\n')
+    else:
+        since = '# since = "<commit id>"   # it and its ancestors need no record; every other commit does\n'
     (d / "keys").mkdir(parents=True, exist_ok=True)
-    path.write_text(TEMPLATE)
-    return f"created {path.relative_to(repo.workdir or d)}: add signers with `srcprov policy add-signer KEY`"
+    path.write_text(TEMPLATE.replace("{since}", since))
+    rel = path.relative_to(repo.workdir or d)
+    said = f"created {rel}"
+    if head:
+        said += (f"\n[require] since = {head[:12]} (HEAD): the existing history needs no record, every new commit does;"
+                 f" remove `since` from {rel} to require records for all of it (`srcprov record --backfill --all`)")
+    return said + "\nadd signers with `srcprov policy add-signer KEY`"
 
 
 def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -97,7 +98,27 @@ class GitRepo:
             self.git("commit", "-q", "-m", "policy")
 
     def wait_records(self) -> None:
+        """Write what is queued, then wait until no worker of this repository is left running (a late
+        worker would otherwise drain entries a test queues next, with its own environment)."""
         self.srcprov("record", "--pending", "--wait")
+        deadline = time.time() + 30
+        while time.time() < deadline and self.workers():
+            time.sleep(0.05)
+
+    def workers(self) -> list[int]:
+        """PIDs of `srcprov hook worker` processes running in this repository."""
+        found = []
+        here = str(self.path.resolve())
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+                if b"worker" in cmd and b"hook" in cmd and os.readlink(d / "cwd") == here:
+                    found.append(int(d.name))
+            except OSError:
+                continue
+        return found
 
 
 def make_repo(path: Path, keys: Keys, *, signer: str | None = None, hooks: bool = True,

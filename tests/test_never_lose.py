@@ -78,8 +78,16 @@ def test_passphrase_key_without_terminal(tmp_path, keys):
     assert time.monotonic() - t0 < 20  # gave up, did not hang
     assert r.head() == c and r.note(c) == ""
     assert queued(r) == [f"{c}.post-commit"]
+    # Configuring another key changes nothing: the record is signed with the key of its commit ...
     r.git("config", "srcprov.signingKey", keys.alice)
-    assert_recorded_after_pending(r, c)
+    r.srcprov("record", "--pending", env=env, check=2)
+    assert queued(r) == [f"{c}.post-commit"]
+    # ... once its passphrase is typed (here: given to gpg-agent through a loopback signature).
+    subprocess.run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "correct horse", "--local-user",
+                    locked, "--detach-sign", "--output", "/dev/null"], input=b"unlock", capture_output=True, check=True)
+    r.srcprov("record", "--pending")
+    assert queued(r) == []
+    assert [s["keyid"] for s in json.loads(r.note(c))["signatures"]] == [locked]
 
 
 def test_hook_bug_never_blocks_commit(tmp_path, keys):

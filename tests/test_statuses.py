@@ -217,7 +217,8 @@ def test_policy_rev_and_since(repo):
     rc, data = verify_json(repo, "--all", "--policy-rev", "HEAD")
     by = {c["commit"]: c for c in data["commits"]}
     assert by[old]["status"] == "missing" and by[old]["required"] is False
-    assert by[base]["required"] is False  # `since` itself and its ancestors need no record
+    assert by[base]["required"] is False  # `since` itself needs no record, like its ancestors
+    assert by[repo.head("HEAD")]["required"] is True
     assert rc == 0 and data["ok"] is True
     assert data["policy"].startswith("HEAD (")
     # Against the policy committed before `since` existed, the old commit is required: fail.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from typing import Any
@@ -39,8 +40,30 @@ def tabulate(rows: list[list[Any]], **kw: Any) -> str:
         _tabulate_module.MIN_PADDING = saved
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {0x7F: "\\x7f", ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def cell_text(value: Any, fmt: str) -> Any:
+    """A cell that cannot break its table: control characters (a newline in a path) shown as escapes;
+    for Markdown also HTML (`<`, `>`, `&`) and the column separator escaped."""
+    if not isinstance(value, str):
+        return value
+    value = value.translate(_CONTROL)
+    if fmt == "github":
+        value = html.escape(value, quote=False).replace("|", "\\|")
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula (one starting =, +, -, @, tab or CR gets a leading ')."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _fit(rows: list[list[Any]], headers: list[str], fmt: str, width: int | None, **kw: Any) -> str:
     """A tabulate table; for the terminal, shorten the first column (from the left) until it fits WIDTH."""
+    rows = [[cell_text(v, fmt) for v in r] for r in rows]
     text = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, **kw)
     if width is None or not rows:
         return text
@@ -178,5 +201,5 @@ def render_csv(report: Report) -> str:
             c = g["churn"][w]
             row += [c["commits"], c["insertions"], c["deletions"]]
         row += [g["origin"].get(o, 0) for o in origins]
-        writer.writerow(row)
+        writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
+from srcprov.errors import SrcprovError
 from srcprov.notes import list_notes, load_note, note_lines
 from srcprov.predicates import check_predicate
 from srcprov.records import commit_facts
@@ -279,7 +280,10 @@ def required_commits(repo: Repo, policy: Policy, commits: list[str]) -> set[str]
     since = policy.require.since
     if not since or not commits:
         return set(commits)
-    base = str(repo.resolve_commit(since).id)
+    try:
+        base = str(repo.resolve_commit(since).id)
+    except SrcprovError as e:
+        raise SrcprovError(f"policy [require] since: {e}") from None
     # Every commit not reachable from `since` needs a record, also one on a branch forked before it
     # and merged later (an --ancestry-path test would let such a branch through unrecorded).
     proc = repo.git("rev-list", "--stdin", input=(f"^{base}\n" + "\n".join(commits) + "\n").encode())

@@ -28,7 +28,8 @@ def test_statement_is_slsa_provenance_v1_naming_commit_and_note(attested: tuple[
     assert bd["internalParameters"] == {}
     src, note = bd["resolvedDependencies"]
     assert src == {"uri": src["uri"], "digest": {"gitCommit": head}}  # no `name` (SPEC)
-    assert src["uri"].startswith("git+file://") and src["uri"].endswith("@refs/heads/main")
+    assert src["uri"].startswith("git+urn:srcprov:local:") and src["uri"].endswith("@refs/heads/main")
+    assert str(repo) not in json.dumps(st)  # no remote: no path of this machine in the attestation
     assert bd["externalParameters"]["source"] == {"uri": src["uri"], "digest": {"gitCommit": head}}
     blob = git(repo, "notes", "--ref", "refs/notes/srcprov", "list", head)
     data = subprocess.run(["git", "cat-file", "blob", blob], cwd=repo, capture_output=True, check=True).stdout

@@ -38,7 +38,7 @@ def test_passed_vsa_names_the_newest_commit(repo: Path, gpg_env: Env, tmp_path: 
     assert st["subject"][0]["annotations"] == {"source_refs": ["refs/heads/main"]}
     p = st["predicate"]
     assert p["verificationResult"] == "PASSED" and p["verifiedLevels"] == ["SLSA_SOURCE_LEVEL_1"]
-    assert p["resourceUri"].startswith("git+file://") and p["resourceUri"].endswith("@refs/heads/main")
+    assert p["resourceUri"].startswith("git+urn:srcprov:local:") and p["resourceUri"].endswith("@refs/heads/main")
     assert p["policy"]["uri"].endswith("/.srcprov/policy.toml") and len(p["policy"]["digest"]["sha256"]) == 64
     assert p["verifier"]["id"] and p["timeVerified"].endswith("Z")
     assert [s["keyid"] for s in env["signatures"]] == [gpg_env.fpr["alice"]]
