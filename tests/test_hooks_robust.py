@@ -120,7 +120,7 @@ def test_state_owned_by_another_user_never_fails_a_commit(keys):
         # Everything is the other user's except srcprov's state, which stays root's.
         subprocess.run(["chown", "-R", "65534:65534", str(r.path)], check=True)
         subprocess.run(["chown", "-R", "0:0", str(state)], check=True)
-        env = dict(os.environ, HOME=str(base), GIT_CONFIG_GLOBAL=str(cfg))
+        env = dict(os.environ, HOME=str(base), GIT_CONFIG_GLOBAL=str(cfg), XDG_CONFIG_HOME=str(base / ".config"))
 
         def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args],
