@@ -150,6 +150,9 @@ def record(
         raise SrcprovError(f"no commits in {' '.join(revs)}")
     trigger = "backfill" if backfill else "record"
     signer = make_signer(repo)
+    warning = _acceptance_warning(repo, signer, commits, trigger)
+    if warning:
+        print(f"srcprov: warning: {warning}", file=sys.stderr)
     # Oldest first, like the hooks would have. In a range, record_commits skips commits that already
     # have a record (and counts them); a plain REV that has one is an error without --force.
     commits.reverse()
@@ -172,6 +175,37 @@ def record(
     _print_outcome(total, as_json)
     if total.failed:
         raise SrcprovError(f"could not record {total.failed[0][0][:12]}: {total.failed[0][1]}")
+
+
+def _acceptance_warning(repo: Any, signer: Any, commits: list[str], trigger: str) -> str | None:
+    """Say, before signing, how many of these records the work tree's policy would not accept, and why."""
+    import time
+
+    from srcprov.trust.judge import would_accept
+    from srcprov.trust.policy import load_policy
+
+    try:
+        policy = load_policy(repo)
+    except SrcprovError:
+        return None  # no policy here (yet): nothing to compare with; verify says the rest
+    fpr = signer.primary_fingerprint() if hasattr(signer, "primary_fingerprint") else None
+    if not policy.signers or fpr is None:
+        return None
+    roles = ("maintainer", "author") if trigger in ("backfill", "repair") else ("author",)
+    now = int(time.time())
+    refused: dict[str, int] = {}
+    for cid in commits:
+        email = repo.commit(cid).committer.raw_email.decode("utf-8", "backslashreplace")
+        j = would_accept(policy, fpr, roles, email=email, when=now)
+        if not j.trusted:
+            refused[j.reason] = refused.get(j.reason, 0) + 1
+    if not refused:
+        return None
+    n = sum(refused.values())
+    reason, _ = max(refused.items(), key=lambda kv: kv[1])
+    hint = " (a maintainer role lets a key backfill anyone's commits)" if "emails" in reason else ""
+    return (f"the policy ({policy.source}) would not accept {n} of the {len(commits)} record(s) about to be "
+            f"signed by {fpr}: {reason}{hint}")
 
 
 LIST_AT_MOST = 20  # commits listed one a line; more are summed up

@@ -388,3 +388,17 @@ def test_one_reviewer_with_two_keys_approves_once(repo: GitRepo) -> None:
     as_alice(repo)
     entry = verify(repo, c)[1]["commits"][0]
     assert entry["status"] == "unreviewed" and "1 of 2" in entry["reason"], entry
+
+
+def test_backfill_warns_before_signing_what_the_policy_would_refuse(repo: GitRepo) -> None:
+    repo.git("config", "user.email", "carol@example.com")
+    for _ in range(3):
+        repo.commit(env=SKIP)
+    repo.git("config", "user.email", "alice@example.com")
+    proc = repo.srcprov("record", "--backfill", "--all")
+    warning = [ln for ln in proc.stderr.splitlines() if ln.startswith("srcprov: warning: the policy")]
+    assert len(warning) == 1 and "would not accept 3 of the" in warning[0] and "carol@example.com" in warning[0]
+    repo.add_signer(repo.keys.alice, roles=("maintainer",))
+    again = repo.commit(env=SKIP)
+    proc = repo.srcprov("record", "--backfill", again)
+    assert "would not accept" not in proc.stderr
