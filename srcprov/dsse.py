@@ -87,19 +87,10 @@ def _no_constant(name: str) -> Any:
 
 def _check_strings(value: Any) -> None:
     """Every string is valid Unicode (JSON escapes can spell lone surrogates, which UTF-8 cannot hold)."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Malformed("a string holds a lone surrogate") from None
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # in C: one pass over every key and string
+    except UnicodeEncodeError:
+        raise Malformed("a string holds a lone surrogate") from None
 
 
 def strict_json(data: bytes | str) -> Any:

@@ -164,24 +164,39 @@ def blob_size(repo: Repo, blob: str) -> int:
     return int(out.decode().strip())
 
 
-def _blob_lines(repo: Repo, blob: str) -> tuple[bytes, ...] | None:
+def blob_sizes(repo: Repo, blobs: Iterable[str]) -> dict[str, int]:
+    """The sizes of many blobs from their headers, in one `git cat-file --batch-check` (none is read)."""
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    out = repo.git("cat-file", "--batch-check=%(objectname) %(objectsize)", input="".join(f"{b}\n" for b in wanted).encode())
+    sizes = {}
+    for line in out.stdout.decode().splitlines():
+        name, _, size = line.partition(" ")
+        if size.isdigit():
+            sizes[name] = int(size)
+    return sizes
+
+
+def _blob_lines(repo: Repo, blob: str, size: int | None = None) -> tuple[bytes, ...] | None:
     """A note blob's unique record lines in note order; None when it is over MAX_NOTE_BYTES (then unread)."""
-    if blob_size(repo, blob) > MAX_NOTE_BYTES:
+    if (blob_size(repo, blob) if size is None else size) > MAX_NOTE_BYTES:
         return None
     return tuple(dict.fromkeys(note_lines(repo.blob_data(blob))))
 
 
-def load_note(repo: Repo, entry: NoteEntry | None) -> Note:
+def load_note(repo: Repo, entry: NoteEntry | None, size: int | None = None) -> Note:
     """The note an entry of `list_notes` names: its record lines (duplicates once), or why it is malformed.
 
     Two entries for one commit make the whole note malformed ("ambiguous note"), and so does a blob over
-    4 MiB ("note over 4 MiB"), whose size is read from its header and whose bytes are never read.
+    4 MiB ("note over 4 MiB"), whose size is read from its header (or given: SIZE, from `blob_sizes`) and
+    whose bytes are never read.
     """
     if entry is None:
         return Note()
     if entry.ambiguous:
         return Note(entry, malformed=AMBIGUOUS)
-    lines = _blob_lines(repo, entry.blobs[0])
+    lines = _blob_lines(repo, entry.blobs[0], size)
     if lines is None:
         return Note(entry, malformed=OVERSIZE)
     return Note(entry, entry.blobs[0], lines)

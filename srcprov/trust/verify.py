@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
 from srcprov.errors import SrcprovError
-from srcprov.notes import list_notes, load_note, note_lines
+from srcprov.notes import NoteEntry, blob_sizes, list_notes, load_note, note_lines
 from srcprov.predicates import check_predicate
 from srcprov.records import commit_facts
 from srcprov.timefmt import parse_rfc3339
@@ -380,6 +380,7 @@ def verify_commits(
     items: list[tuple[str, bytes]] = []
     owners: list[CommitResult] = []
     results = []
+    todo: list[tuple[CommitResult, NoteEntry]] = []
     for cid in commits:
         entry = notes.get(cid)
         cr = CommitResult(cid, CommitStatus.MISSING)
@@ -392,7 +393,11 @@ def verify_commits(
             cr.note_blob = entry.blob
             cr.records.extend(cached)
             continue
-        note = load_note(repo, entry)
+        todo.append((cr, entry))
+    sizes = blob_sizes(repo, (e.blob for _, e in todo if e.blob is not None)) if len(todo) > 8 else {}
+    for cr, entry in todo:
+        cid = cr.commit
+        note = load_note(repo, entry, sizes.get(entry.blob or ""))
         cr.note_blob = note.blob
         if note.malformed:
             cr.records.append(RecordResult(None, RecordStatus.MALFORMED, reason=note.malformed))
