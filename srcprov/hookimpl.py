@@ -276,7 +276,8 @@ def run_hook(name: str, args: Sequence[str]) -> int:
 
             try:
                 os.setsid()  # detach from git's session: a Ctrl-C at the terminal must not stop it
-                os.nice(10)  # the user's next command comes first; the record can wait a moment
+                if os.nice(0) < 10:  # the shim may have started it niced already
+                    os.nice(10)  # the user's next command comes first; the record can wait a moment
             except OSError:
                 pass
 

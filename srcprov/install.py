@@ -24,9 +24,25 @@ def shim_dir() -> Path:
 
 
 def shim_text(name: str) -> bytes:
-    """The shim for hook NAME, running this interpreter (the same script serves every hook)."""
+    """The shim for hook NAME, running this interpreter: the script with only NAME's parts."""
     quoted = sys.executable.replace("'", "'\\''").encode()  # it stands between single quotes
-    return (shim_dir() / SHIM).read_bytes().replace(b"@PYTHON@", quoted)
+    return only_parts_for((shim_dir() / SHIM).read_bytes(), name).replace(b"@PYTHON@", quoted)
+
+
+def only_parts_for(script: bytes, name: str) -> bytes:
+    """SCRIPT without the parts marked (`# @hooks A B` ... `# @end`) for hooks other than NAME."""
+    out: list[bytes] = []
+    keep = True
+    for line in script.splitlines(keepends=True):
+        if line.startswith(b"# @hooks "):
+            keep = name.encode() in line.split()[2:]
+            continue
+        if line.rstrip() == b"# @end":
+            keep = True
+            continue
+        if keep:
+            out.append(line)
+    return b"".join(out)
 
 
 def hooks_dir(repo: Repo) -> Path:

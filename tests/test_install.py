@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 from gitfixtures import make_repo
 
@@ -61,3 +62,17 @@ def test_unknown_hook_name(tmp_path, keys):
     proc = r.srcprov("install", "--hooks", "pre-commit,bogus", check=2)
     assert proc.stderr.strip().splitlines() == [
         "srcprov: error: unknown hook 'bogus' (hooks: pre-commit, post-commit, post-merge, post-rewrite, pre-push)"]
+
+
+def test_each_installed_hook_holds_only_its_own_parts(tmp_path, keys):
+    """One script serves every hook; install keeps in each only what that hook runs (less to parse a commit)."""
+    r = make_repo(tmp_path / "r", keys, policy=False)
+    template = (Path(__file__).resolve().parent.parent / "hooks" / "srcprov-hook").read_text()
+    for fn in ("pre_commit()", "post_commit()", "post_merge()", "post_rewrite()", "pre_push()"):
+        assert fn in template
+    pre = (r.path / ".git/hooks/pre-commit").read_text()
+    post = (r.path / ".git/hooks/post-commit").read_text()
+    assert "pre_commit()" in pre and "post_commit()" not in pre and "queue_and_start_worker()" not in pre
+    assert "post_commit()" in post and "pre_commit()" not in post and "key_known_usable()" not in post
+    assert "'@PYTHON@'" not in pre and not any(ln.startswith("# @hooks ") for ln in pre.splitlines())
+    assert len(pre) < len(template) * 0.75
