@@ -58,10 +58,9 @@ def init_policy(repo: Repo, force: bool = False) -> str:
 
 def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str:
     """Export KEY's public key into .srcprov/keys/ and list it in policy.toml with EMAILS and ROLES."""
-    import gnupg
     import tomlkit
 
-    from srcprov.signing.gnupg import gpg_binary
+    from srcprov.signing.gnupg import export_public_key, gpg_binary
 
     bad = [r for r in roles if r not in ROLES]
     if bad:
@@ -70,14 +69,7 @@ def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str
     path = d / "policy.toml"
     if not path.exists():
         raise SrcprovError(f"no {path}: run `srcprov policy init` first")
-    gpg = gnupg.GPG(gpgbinary=gpg_binary(repo.config("gpg.program")))
-    found = gpg.list_keys(keys=[key])
-    if len(found) != 1:
-        raise SrcprovError(f"gpg knows {'no' if not found else 'more than one'} public key for {key!r}")
-    fpr = found[0]["fingerprint"].upper()
-    uid = (found[0].get("uids") or [""])[0]
-    name = uid.split("<", 1)[0].strip() or fpr
-    armored = gpg.export_keys(fpr, minimal=True)
+    fpr, name, armored = export_public_key(key, gpg_binary(repo.config("gpg.program")))
     if not armored.strip():
         raise SrcprovError(f"gpg could not export {fpr}")
     (d / "keys").mkdir(exist_ok=True)

@@ -144,3 +144,17 @@ def generate_key(binary: str, gnupghome: str, name: str, email: str) -> str:
         if words[0] == "KEY_CREATED" and len(words) >= 3:
             return words[2].upper()
     raise SrcprovError(f"gpg could not make a key: {proc.stderr.decode('utf-8', 'replace').strip()[-200:]}")
+
+
+def export_public_key(key: str, binary: str) -> tuple[str, str, str]:
+    """(primary fingerprint, name, armored minimal public key) of the one key the user's gpg knows as KEY."""
+    import gnupg
+
+    gpg = gnupg.GPG(gpgbinary=binary)
+    found = gpg.list_keys(keys=[key])
+    if len(found) != 1:
+        raise SrcprovError(f"gpg knows {'no' if not found else 'more than one'} public key for {key!r}")
+    fpr = found[0]["fingerprint"].upper()
+    uid = (found[0].get("uids") or [""])[0]
+    name = uid.split("<", 1)[0].strip() or fpr
+    return fpr, name, gpg.export_keys(fpr, minimal=True)
