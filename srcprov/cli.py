@@ -55,7 +55,9 @@ def open_repo():  # type: ignore[no-untyped-def]
 
 def emit_json(obj: Any) -> None:
     """Machine output: JSON on stdout and nothing else."""
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    # Indented for a person at a terminal; compact for a program (json's C encoder runs only without indent).
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
 
 
 def _commits_for(repo: Any, revs: list[str]) -> list[str]:

@@ -239,9 +239,20 @@ class Verifier:
         except (KeyError, ValueError):
             commit = None
         not_before = commit.committer.time if commit is not None else None
+        if pt == COMMIT_PROVENANCE:
+            email = commit.committer.raw_email.decode("utf-8", "backslashreplace") if commit is not None else None
+        else:
+            email = pred["reviewer"]["email"]
         v = self.signatures()
         checks = [v.verify(env.pae(), s.sig) for s in env.signatures]
-        j = self.judge_checks(checks, roles, not_before=not_before, commit=attached_to)
+        j = self.judge_checks(checks, roles, email=email, not_before=not_before, commit=attached_to)
+        email_problem = None
+        if not j.trusted and not j.bad and email is not None:
+            # Is it the signer, or only the identity the record speaks for? The latter ranks after
+            # subject and content mismatches (a copied record is named as one).
+            alone = self.judge_checks(checks, roles, not_before=not_before, commit=attached_to)
+            if alone.trusted:
+                email_problem, j = j.reason, alone
         r.signer = j.keyid
         if not j.trusted:
             r.status = RecordStatus.BAD_SIGNATURE if j.bad else RecordStatus.UNTRUSTED_SIGNER
@@ -258,17 +269,13 @@ class Verifier:
             return r
         if pt == COMMIT_PROVENANCE:
             diff = content_difference(pred, commit)
-            email = commit.committer.raw_email.decode("utf-8", "backslashreplace")
         else:
             diff = None if pred["commit"]["tree"] == str(commit.tree_id) else "tree differs from the commit"
-            email = pred["reviewer"]["email"]
         if diff:
             r.status, r.reason = RecordStatus.CONTENT_MISMATCH, diff
             return r
-        j = self.judge_checks(checks, roles, email=email, not_before=not_before, commit=attached_to)
-        r.signer = j.keyid
-        if not j.trusted:
-            r.status, r.reason = RecordStatus.UNTRUSTED_SIGNER, j.reason
+        if email_problem:
+            r.status, r.reason = RecordStatus.UNTRUSTED_SIGNER, email_problem
             return r
         r.status = RecordStatus.VERIFIED
         r.stable_until = j.stable_until
