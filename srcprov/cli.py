@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from srcprov import __version__
-from srcprov.errors import SrcprovError
+from srcprov.errors import PolicyNotFound, SrcprovError
 
 
 def docs_location() -> str:
@@ -267,8 +267,8 @@ def _policy(repo: Any, policy_dir: str | None, policy_rev: str | None, required:
 
     try:
         return load_policy(repo, policy_dir, policy_rev)
-    except SrcprovError as e:
-        if required or policy_dir or policy_rev or "no policy" not in str(e):
+    except PolicyNotFound as e:
+        if required or policy_dir or policy_rev:
             raise
         print(f"srcprov: warning: {e}; no signer can be trusted", file=sys.stderr)
         return Policy(source="none")

@@ -13,3 +13,7 @@ class CheckFailed(SrcprovError):
     """A verification or policy check failed: exit 1."""
 
     exit_code = 1
+
+
+class PolicyNotFound(SrcprovError):
+    """There is no policy where one was looked for (exit 2 where a policy is required)."""

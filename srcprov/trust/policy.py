@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from srcprov.errors import SrcprovError
+from srcprov.errors import PolicyNotFound, SrcprovError
 from srcprov.timefmt import parse_duration, parse_rfc3339
 
 ROLES = ("author", "maintainer", "reviewer", "builder", "source")
@@ -196,7 +196,7 @@ def load_policy_dir(directory: Path, source: str | None = None) -> Policy:
     try:
         text = path.read_bytes()
     except FileNotFoundError:
-        raise SrcprovError(f"no policy at {path}: run `srcprov policy init`") from None
+        raise PolicyNotFound(f"no policy at {path}: run `srcprov policy init`") from None
     except OSError as e:
         raise SrcprovError(f"cannot read policy {path}: {e.strerror}") from None
     keys = {}
@@ -216,10 +216,10 @@ def load_policy_rev(repo: Any, rev: str) -> Policy:
     try:
         entry = commit.tree[POLICY_DIR]
     except KeyError:
-        raise SrcprovError(f"no {POLICY_DIR}/ committed at {rev}") from None
+        raise PolicyNotFound(f"no {POLICY_DIR}/ committed at {rev}") from None
     tree = repo.pg[entry.id]
     if not isinstance(tree, pygit2.Tree) or "policy.toml" not in tree:
-        raise SrcprovError(f"no {POLICY_DIR}/policy.toml committed at {rev}")
+        raise PolicyNotFound(f"no {POLICY_DIR}/policy.toml committed at {rev}")
     text = repo.pg[tree["policy.toml"].id].data
     keys = {}
     if "keys" in tree:
