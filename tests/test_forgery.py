@@ -56,6 +56,12 @@ def as_alice(repo: GitRepo) -> None:
     repo.git("config", "user.email", "alice@example.com")
 
 
+def _require_reviews(repo: GitRepo, n: int) -> None:
+    text = (repo.path / ".srcprov/policy.toml").read_text().replace("reviews = 0", f"reviews = {n}")
+    (repo.path / ".srcprov/policy.toml").write_text(text)
+    repo.git("commit", "-qam", f"{n} review(s)")
+
+
 def put_note(repo: GitRepo, commit: str, *lines: bytes | str) -> None:
     strs = {ln.decode() if isinstance(ln, bytes) else ln for ln in lines}
     text = "".join(ln + "\n" for ln in sorted(strs))
@@ -103,9 +109,7 @@ def test_signed_messages_by_a_listed_key_are_not_signatures(repo: GitRepo, mode:
 
 def test_wrapped_signature_does_not_forge_a_review(repo: GitRepo) -> None:
     repo.add_signer(repo.keys.bob, roles=("reviewer",))
-    text = (repo.path / ".srcprov/policy.toml").read_text().replace("reviews = 0", "reviews = 1")
-    (repo.path / ".srcprov/policy.toml").write_text(text)
-    repo.git("commit", "-qam", "one review")
+    _require_reviews(repo, 1)
     reviewed = repo.commit()
     as_bob(repo)
     repo.srcprov("review", reviewed)
@@ -264,9 +268,7 @@ def test_maintainer_may_backfill_anyones_commits_author_may_not(repo: GitRepo) -
 
 def test_latest_review_of_each_reviewer_counts(repo: GitRepo) -> None:
     repo.add_signer(repo.keys.bob, roles=("reviewer",))
-    text = (repo.path / ".srcprov/policy.toml").read_text().replace("reviews = 0", "reviews = 1")
-    (repo.path / ".srcprov/policy.toml").write_text(text)
-    repo.git("commit", "-qam", "one review")
+    _require_reviews(repo, 1)
     c = repo.commit()
     as_bob(repo)
     repo.srcprov("review", c, "--verdict", "approved")
@@ -354,12 +356,6 @@ def test_retired_key_cannot_backdate_a_new_commit_into_its_life(repo: GitRepo, t
     by = {c["commit"]: c for c in data["commits"]}
     assert by[old]["status"] == "verified"  # signed while the signer was active, and in protected history
     assert by[evil]["status"] == "untrusted-signer" and "history" in by[evil]["records"][0]["reason"], by[evil]
-
-
-def _require_reviews(repo: GitRepo, n: int) -> None:
-    text = (repo.path / ".srcprov/policy.toml").read_text().replace("reviews = 0", f"reviews = {n}")
-    (repo.path / ".srcprov/policy.toml").write_text(text)
-    repo.git("commit", "-qam", f"{n} review(s)")
 
 
 def test_author_under_another_email_does_not_approve_own_commit(repo: GitRepo) -> None:
