@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
-from srcprov.trust.status import RecordStatus
+from srcprov.model.status import RecordStatus
 
 if TYPE_CHECKING:
     from srcprov.git import Repo

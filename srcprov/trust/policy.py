@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from srcprov.errors import PolicyNotFound, SrcprovError
-from srcprov.timefmt import parse_duration, parse_rfc3339
+from srcprov.model.timefmt import parse_duration, parse_rfc3339
 
 ROLES = ("author", "maintainer", "reviewer", "builder", "source")
 KINDS = ("openpgp",)  # ssh and pem come with their verifiers

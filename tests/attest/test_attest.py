@@ -165,9 +165,9 @@ def test_note_that_never_was_the_commits_note_breaks_the_note(attested: tuple[Pa
     other = git(repo, "notes", "--ref", "refs/notes/srcprov", "list", "HEAD~1")
     st["predicate"]["buildDefinition"]["resolvedDependencies"][1]["digest"]["gitBlob"] = other
     git(repo, "config", "srcprov.signingKey", gpg_env.fpr["builder"])
-    from srcprov.attest import envelope_line
+    from srcprov.attest.provenance import envelope_line
     from srcprov.git import Repo
-    from srcprov.recorder import make_signer
+    from srcprov.recording.writer import make_signer
 
     att.write_bytes(envelope_line(st, make_signer(Repo(repo))) + b"\n")
     code, out = check(repo, att)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from srcprov.attest import build_context, clean_url
+from srcprov.attest.provenance import build_context, clean_url
 from tests.attest.conftest import Env, git, srcprov
 
 

@@ -102,7 +102,7 @@ def retire_signer(repo: Repo, key: str, at: str | None = None) -> str:
 
     import tomlkit
 
-    from srcprov.timefmt import parse_rfc3339
+    from srcprov.model.timefmt import parse_rfc3339
 
     when = datetime.now(UTC).replace(microsecond=0) if at is None else parse_rfc3339(at)
     if when is None:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
-from srcprov.dsse import (
+from srcprov.model.dsse import (
     COMMIT_PROVENANCE,
     PAYLOAD_TYPE,
     REVIEW,
@@ -24,10 +24,10 @@ from srcprov.dsse import (
     statement_bytes,
 )
 from srcprov.errors import SrcprovError
-from srcprov.hostid import hostname_id
+from srcprov.recording.hostid import hostname_id
 from srcprov.notes import note_lines
-from srcprov.timefmt import rfc3339, utc_now
-from srcprov.urls import url_name
+from srcprov.model.timefmt import rfc3339, utc_now
+from srcprov.model.urls import url_name
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -149,7 +149,7 @@ def _git_version() -> str:
 
 def environment(gpg_version: str, common_dir: Path | None = None) -> dict[str, str]:
     """Where the record was made, from an allow-list: never environment variables or names in clear (the host
-    name is keyed-hashed, see srcprov.hostid; COMMON_DIR is where its key goes when the user's config cannot
+    name is keyed-hashed, see srcprov.recording.hostid; COMMON_DIR is where its key goes when the user's config cannot
     hold it)."""
     return {
         "os": platform.system().lower(),

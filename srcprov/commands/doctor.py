@@ -10,7 +10,7 @@ from pathlib import Path
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.install import HOOKS
+from srcprov.hooks.install import HOOKS
 
 
 @dataclass
@@ -77,7 +77,7 @@ def _read(path: Path) -> str:
 def hook_findings(repo: Repo) -> list[Finding]:
     """Which hooks run srcprov: its own shims, or a hook manager (the pre-commit framework, husky,
     lefthook); a subset installed on purpose (`install --hooks`) is not a fault."""
-    from srcprov.install import hooks_dir, is_ours
+    from srcprov.hooks.install import hooks_dir, is_ours
 
     d = hooks_dir(repo)
     wanted_cfg = repo.config("srcprov.installedHooks")
@@ -103,8 +103,8 @@ def hook_findings(repo: Repo) -> list[Finding]:
 
 def diagnose(repo: Repo) -> list[Finding]:
     """Every check doctor makes, in order."""
-    from srcprov.install import is_ours
-    from srcprov.recorder import make_signer, pending
+    from srcprov.hooks.install import is_ours
+    from srcprov.recording.writer import make_signer, pending
     from srcprov.trust.policy import load_policy
 
     out: list[Finding] = []

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
-from srcprov.dsse import SOURCE_VSA, statement
+from srcprov.model.dsse import SOURCE_VSA, statement
 from srcprov.errors import SrcprovError
-from srcprov.timefmt import utc_now
+from srcprov.model.timefmt import utc_now
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -57,8 +57,8 @@ def vsa_statement(
     repo: Repo, policy: Policy, results: Sequence[CommitResult], passed: bool, ref: str | None = None
 ) -> dict[str, Any]:
     """The Source VSA statement: subject the newest commit of RESULTS, result PASSED or FAILED."""
-    from srcprov.attest import BuildContext, git_uri, source_ref, source_url
-    from srcprov.records import subject
+    from srcprov.attest.provenance import BuildContext, git_uri, source_ref, source_url
+    from srcprov.recording.statements import subject
 
     if not results:
         raise SrcprovError("no commits verified: nothing for a VSA to name")
@@ -99,7 +99,7 @@ def write_vsa(
 ) -> None:
     """Write the Source VSA for RESULTS (newest first) to PATH as a DSSE envelope line, signed by SIGNER
     (None: unsigned). PASSED defaults to verdict_ok(results); pass verify's own verdict (--strict)."""
-    from srcprov.attest import envelope_line
+    from srcprov.attest.provenance import envelope_line
     from srcprov.trust.verify import verdict_ok
 
     ok = verdict_ok(list(results)) if passed is None else passed

@@ -20,7 +20,7 @@ def attest(
     no_sign: bool = typer.Option(False, "--no-sign", help='Leave the envelope unsigned ("signatures": []).'),
 ) -> None:
     """Write an in-toto SLSA Provenance v1 attestation linking the artifacts to the commit and its records."""
-    from srcprov.attest import attest as make
+    from srcprov.attest.provenance import attest as make
 
     line = make(open_repo(), subject, rev, builder_id, sign=not no_sign) + b"\n"
     if output:
@@ -43,7 +43,7 @@ def verify_attestation(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Verify the chain artifact -> attestation -> commit -> note -> signers; name the first broken link."""
-    from srcprov.attest import verify_attestation as check
+    from srcprov.attest.provenance import verify_attestation as check
 
     repo = open_repo()
     policy = _policy(repo, policy_dir, policy_rev)
@@ -65,8 +65,8 @@ def sync(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Fetch the remote's notes into a tracking ref, merge them (cat_sort_uniq), push without force."""
-    from srcprov.recorder import flush_quietly
-    from srcprov.sync import sync as do_sync
+    from srcprov.recording.writer import flush_quietly
+    from srcprov.recording.sync import sync as do_sync
 
     repo = open_repo()
     flush_quietly(repo)
@@ -86,8 +86,8 @@ def repair(
 ) -> None:
     """Record commits made where no hook ran (forge squash/rebase merges, cherry-picks) from the recorded
     commits they came from (same tree or same patch-id), with trigger repair and rewrittenFrom."""
-    from srcprov.recorder import flush_quietly
-    from srcprov.repair import repair as do_repair
+    from srcprov.recording.writer import flush_quietly
+    from srcprov.recording.repair import repair as do_repair
 
     repo = open_repo()
     flush_quietly(repo)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.notes import NoteEntry, list_notes, load_note, note_bytes
-from srcprov.records import provenance_lines
+from srcprov.recording.statements import provenance_lines
 
 if TYPE_CHECKING:
     import pygit2
@@ -162,7 +162,7 @@ def _squashed(repo: Repo, commit: pygit2.Commit, cands: list[str]) -> tuple[list
 
 def repair(repo: Repo, revs: list[str], dry_run: bool = False) -> RepairResult:
     """Find the sources of the commits in REVS that have no commit-provenance record and record them."""
-    from srcprov.recorder import Entry, make_signer, record_commits
+    from srcprov.recording.writer import Entry, make_signer, record_commits
 
     commits = repo.rev_list(revs)
     notes = list_notes(repo, only=commits)

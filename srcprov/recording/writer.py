@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from srcprov.errors import SrcprovError
 from srcprov.notes import OVERSIZE, list_notes, load_note, note_bytes, notes_lock, write_notes
-from srcprov.records import (
+from srcprov.recording.statements import (
     RecordInput,
     predicate_of,
     provenance_lines,
@@ -22,7 +22,7 @@ from srcprov.records import (
     record_digest,
     sign_statement,
 )
-from srcprov.timefmt import parse_duration, rfc3339
+from srcprov.model.timefmt import parse_duration, rfc3339
 
 if TYPE_CHECKING:
     from srcprov.git import Repo

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from srcprov.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
+from srcprov.model.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
 from srcprov.errors import SrcprovError
-from srcprov.timefmt import utc_now
-from srcprov.urls import clean_url  # here too for srcprov.attest.clean_url's importers
+from srcprov.model.timefmt import utc_now
+from srcprov.model.urls import clean_url  # here too for srcprov.attest.provenance.clean_url's importers
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -221,8 +221,8 @@ def provenance_statement(
 
 def envelope_line(st: dict[str, Any], signer: Signer | None) -> bytes:
     """The statement as a DSSE envelope line: signed by SIGNER, or with no signatures."""
-    from srcprov.dsse import statement_bytes
-    from srcprov.records import sign_statement
+    from srcprov.model.dsse import statement_bytes
+    from srcprov.recording.statements import sign_statement
 
     if signer is not None:
         return sign_statement(st, signer)
@@ -238,7 +238,7 @@ def attest(
     env: Mapping[str, str] | None = None,
 ) -> bytes:
     """The build attestation for SUBJECT_FILES built from REV: one DSSE envelope line (no newline)."""
-    from srcprov.recorder import flush_quietly, make_signer
+    from srcprov.recording.writer import flush_quietly, make_signer
 
     started = utc_now()
     if not subject_files:

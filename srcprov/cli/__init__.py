@@ -69,7 +69,7 @@ def _commits_for(repo: Any, revs: list[str]) -> list[str]:
 
 
 def _flush(repo: Any) -> None:
-    from srcprov.recorder import flush_quietly
+    from srcprov.recording.writer import flush_quietly
 
     flush_quietly(repo)
 
@@ -81,7 +81,7 @@ def install(
     force: bool = typer.Option(False, "--force", help="Install even beside a hook manager, or over a leftover chained hook."),
 ) -> None:
     """Install the hook shims into the effective hooks directory (core.hooksPath honoured)."""
-    from srcprov.install import install as do_install
+    from srcprov.hooks.install import install as do_install
 
     names = [h.strip() for h in hooks.split(",") if h.strip()] if hooks else None
     for line in do_install(open_repo(), names, force):
@@ -91,8 +91,8 @@ def install(
 @app.command()
 def uninstall() -> None:
     """Remove srcprov's shims and config; restore chained hooks byte for byte."""
-    from srcprov.install import uninstall as do_uninstall
-    from srcprov.recorder import pending
+    from srcprov.hooks.install import uninstall as do_uninstall
+    from srcprov.recording.writer import pending
 
     repo = open_repo()
     for line in do_uninstall(repo):
@@ -106,7 +106,7 @@ def uninstall() -> None:
 @app.command(hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def hook(ctx: typer.Context, name: str = typer.Argument(..., help="Hook name.")) -> None:
     """What the shims call; not for people."""
-    from srcprov.hookimpl import run_hook
+    from srcprov.hooks.dispatch import run_hook
 
     raise typer.Exit(run_hook(name, ctx.args))
 
@@ -125,8 +125,8 @@ def record(
 ) -> None:
     """Write a signed commit-provenance record for each commit."""
     from srcprov.progress import ProgressBar
-    from srcprov.recorder import Entry, Outcome, drain, make_signer, pending, record_commits
-    from srcprov.records import claims_from
+    from srcprov.recording.writer import Entry, Outcome, drain, make_signer, pending, record_commits
+    from srcprov.recording.statements import claims_from
 
     repo = open_repo()
     if wait and not pending_:
@@ -238,8 +238,8 @@ def review(
 ) -> None:
     """Append a signed review record to each commit's note."""
     from srcprov.notes import notes_lock, write_notes
-    from srcprov.recorder import make_signer
-    from srcprov.records import review_statement, sign_statement
+    from srcprov.recording.writer import make_signer
+    from srcprov.recording.statements import review_statement, sign_statement
 
     repo = open_repo()
     if verdict not in ("approved", "rejected"):
@@ -390,8 +390,8 @@ def verify(
     removed = removed_records(repo, commits) if strict else None
     ok = verdict_ok(results, strict) and not removed
     if vsa:
-        from srcprov.recorder import make_signer
-        from srcprov.vsa import write_vsa
+        from srcprov.recording.writer import make_signer
+        from srcprov.attest.vsa import write_vsa
 
         write_vsa(repo, policy, results, vsa, make_signer(repo), passed=ok)
     if as_json:
@@ -417,7 +417,7 @@ def verify(
 @policy_app.command("init")
 def policy_init(force: bool = typer.Option(False, "--force", help="Overwrite an existing policy.toml.")) -> None:
     """Create .srcprov/policy.toml."""
-    from srcprov.policy_edit import init_policy
+    from srcprov.commands.policy import init_policy
 
     print(init_policy(open_repo(), force))
 
@@ -429,7 +429,7 @@ def policy_add_signer(
     role: list[str] | None = typer.Option(None, "--role", help="author, maintainer, reviewer, builder or source (repeatable; default author)."),
 ) -> None:
     """Export a public key to .srcprov/keys/<FPR>.asc and list it as a signer."""
-    from srcprov.policy_edit import add_signer
+    from srcprov.commands.policy import add_signer
 
     print(add_signer(open_repo(), key, list(email or []), list(role or ["author"])))
 
@@ -440,7 +440,7 @@ def policy_retire_signer(
     at: str | None = typer.Option(None, "--at", help="When it stopped being trusted (RFC 3339; default now)."),
 ) -> None:
     """Set a signer's `until`: what it signed before stays verified, nothing after."""
-    from srcprov.policy_edit import retire_signer
+    from srcprov.commands.policy import retire_signer
 
     print(retire_signer(open_repo(), key, at))
 
@@ -480,9 +480,9 @@ def policy_show(
 
 def report_facts(repo: Any, policy: Any) -> Any:
     """A `facts_for(commit_ids)` for the report: status, verified origin, approving review, in one pass."""
-    from srcprov.dsse import REVIEW
+    from srcprov.model.dsse import REVIEW
     from srcprov.report.facts import CommitFacts
-    from srcprov.trust.status import RecordStatus
+    from srcprov.model.status import RecordStatus
     from srcprov.trust.verify import verify_commits
 
     def facts_for(commits: list[str]) -> dict[str, CommitFacts]:
@@ -540,7 +540,7 @@ def report(
 @app.command()
 def doctor(as_json: bool = typer.Option(False, "--json", help="Machine output.")) -> None:
     """Say what is wrong with this setup and how to mend each thing."""
-    from srcprov.doctor import diagnose
+    from srcprov.commands.doctor import diagnose
 
     findings = diagnose(open_repo())
     problems = [f for f in findings if not f.ok and not f.advice]
@@ -557,7 +557,7 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Machine output.")
 @app.command()
 def demo(directory: str | None = typer.Option(None, "--dir", help="Where to build the demo (default: a new temporary directory).")) -> None:
     """Build a repository from the sample project and run the whole flow, printing each step."""
-    from srcprov.demo import run_demo
+    from srcprov.commands.demo import run_demo
 
     run_demo(directory)
 
@@ -613,4 +613,4 @@ def run(argv: list[str]) -> int:
 
 
 # Commands for builds (attest, verify-attestation, sync, repair) register themselves on `app`.
-from srcprov import cli_build  # noqa: E402,F401
+from srcprov.cli import build  # noqa: E402,F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from srcprov.dsse import COMMIT_PROVENANCE, REVIEW, Malformed
+from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Malformed
 
 TRIGGERS = ("post-commit", "post-merge", "post-rewrite", "record", "backfill", "repair", "forge")
 _HEX = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
