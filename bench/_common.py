@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the fixture kit
+from testing.keys import openpgp_key  # noqa: E402
+
 NAME, EMAIL = "Bench Mark", "bench@example.com"
 
 
@@ -112,11 +115,7 @@ class Sandbox:
 
     def make_key(self) -> str:
         """Generate an ed25519 signing key (no passphrase); returns its fingerprint."""
-        spec = (f"Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: {NAME}\n"
-                f"Name-Email: {EMAIL}\nExpire-Date: 0\n%no-protection\n%commit\n")
-        run(["gpg", "--batch", "--quiet", "--gen-key"], input=spec.encode())
-        out = run(["gpg", "--batch", "--with-colons", "--list-secret-keys", EMAIL]).stdout.decode()
-        self.fpr = next(ln.split(":")[9] for ln in out.splitlines() if ln.startswith("fpr:"))
+        self.fpr = openpgp_key(None, NAME, EMAIL)
         # Start the agent and warm it up so the first timed signature does not pay for it.
         run(["gpg", "--batch", "--local-user", self.fpr, "--detach-sign", "-o", "/dev/null"], input=b"warm")
         return self.fpr

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from gitfixtures import GitRepo, Keys, _gpg, make_repo
 
-from srcprov.signing.gnupg import generate_key
+from testing.keys import gnupg_home, kill_agent, openpgp_key
+from testing.repos import GitRepo, Keys, make_repo
 
 
 @pytest.fixture(scope="session")
 def keys() -> Keys:
     # A short path: gpg-agent puts its socket in the home, and socket paths have a length limit.
-    home = tempfile.mkdtemp(prefix="spk-", dir="/tmp")
-    os.chmod(home, 0o700)
-    past = int(time.time()) - 10 * 86400
-    made = {}
-    for name in ("alice", "bob", "mallory", "revoked", "builder"):
-        made[name] = generate_key("gpg", home, name.title(), f"{name}@example.com")
+    home = gnupg_home()
+    made = {name: openpgp_key(home, name.title()) for name in ("alice", "bob", "mallory", "revoked", "builder")}
     # Created in the past so that a later self-signature can put its expiry before today.
-    params = (b"%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: Expired\n"
-              b"Name-Email: expired@example.com\nExpire-Date: 0\n%commit\n")
-    out = _gpg(home, f"--faked-system-time={past}!", "--status-fd", "1", "--gen-key", input=params).stdout.decode()
-    made["expired"] = next(ln.split()[3] for ln in out.splitlines() if "KEY_CREATED" in ln)
+    made["expired"] = openpgp_key(home, "Expired", created=int(time.time()) - 10 * 86400)
     yield Keys(home, **made)
-    subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+    kill_agent(home)
     shutil.rmtree(home, ignore_errors=True)
 
 

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitfixtures import make_repo
+
+from testing.repos import make_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 

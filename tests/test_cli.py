@@ -9,7 +9,7 @@ import os
 import subprocess
 import time
 
-from gitfixtures import make_repo
+from testing.repos import make_repo
 
 
 def test_policy_show_json(repo):
@@ -86,7 +86,7 @@ def test_git_pull_merge_is_recorded(tmp_path, keys):
     up.commit()
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(up.path), str(clone)], check=True)
-    from gitfixtures import GitRepo
+    from testing.repos import GitRepo
 
     cl = GitRepo(clone, keys)
     for k, v in (("user.name", "Alice"), ("user.email", "alice@example.com"), ("srcprov.signingKey", keys.alice),

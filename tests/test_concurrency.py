@@ -7,7 +7,7 @@ import json
 import subprocess
 import threading
 
-from gitfixtures import make_repo
+from testing.repos import make_repo
 
 
 def cp_count(repo, commit: str) -> int:

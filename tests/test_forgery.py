@@ -12,9 +12,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import forge
 import pytest
-from gitfixtures import GitRepo
+
+from testing import forge
+from testing.keys import openpgp_key
+from testing.repos import GitRepo
 
 SKIP = dict(os.environ, SRCPROV_SKIP="1")
 
@@ -130,10 +132,7 @@ def test_wrapped_signature_does_not_forge_a_review(repo: GitRepo) -> None:
 
 # --- keys over time -----------------------------------------------------------------------------------------
 def _past_key(home: str, name: str, created: int, expire: str = "0") -> str:
-    params = (f"%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: {name}\n"
-              f"Name-Email: {name}@example.com\nExpire-Date: {expire}\n%commit\n").encode()
-    out = forge.gpg(home, f"--faked-system-time={created}!", "--status-fd", "1", "--gen-key", input=params).stdout
-    return next(ln.split()[3] for ln in out.decode().splitlines() if "KEY_CREATED" in ln)
+    return openpgp_key(home, name, f"{name}@example.com", created=created, expire=expire)
 
 
 def _revoke(home: str, fpr: str, reason: int) -> None:

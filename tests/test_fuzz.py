@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from srcprov.model.dsse import Malformed, parse_envelope, parse_statement
 from srcprov.git import Repo
+from srcprov.model.dsse import Malformed, parse_envelope, parse_statement
 from srcprov.trust.policy import load_policy
 from srcprov.trust.verify import RECORD_STATUSES, Verifier
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 
-from gitfixtures import make_repo
+from testing.repos import make_repo
 
 
 def records(repo, rev="HEAD"):

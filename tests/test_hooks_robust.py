@@ -15,7 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from gitfixtures import GitRepo, make_repo
+
+from testing.keys import openpgp_key
+from testing.repos import GitRepo, make_repo
 
 
 def stage(repo: GitRepo, name: str = "change.txt") -> None:
@@ -268,11 +270,7 @@ def locked_home():
     pin.write_text(PINENTRY)
     pin.chmod(0o755)
     Path(home, "gpg-agent.conf").write_text(f"pinentry-program {pin}\nallow-loopback-pinentry\n")
-    params = ("Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: Locked\n"
-              "Name-Email: locked@example.com\nPassphrase: correct horse\nExpire-Date: 0\n%commit\n")
-    out = subprocess.run(["gpg", "--homedir", home, "--batch", "--status-fd", "1", "--pinentry-mode", "loopback",
-                          "--gen-key"], input=params, capture_output=True, text=True, check=True).stdout
-    fpr = next(ln.split()[3] for ln in out.splitlines() if "KEY_CREATED" in ln)
+    fpr = openpgp_key(home, "Locked", passphrase="correct horse")
     yield home, fpr
     subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
     for pid in _processes_with(home):

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from gitfixtures import make_repo
+from testing.repos import make_repo
 
 FOREIGN = b"#!/bin/sh\necho foreign-pre-commit-ran >> \"$(git rev-parse --git-dir)/foreign.log\"\nexit ${FOREIGN_EXIT:-0}\n"
 

@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from gitfixtures import make_repo
+
+from testing.keys import openpgp_key
+from testing.repos import make_repo
 
 
 def queued(repo) -> list[str]:
@@ -64,11 +66,7 @@ def test_gpg_missing_from_path(tmp_path, keys):
 
 
 def test_passphrase_key_without_terminal(tmp_path, keys):
-    params = ("Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\nName-Real: Locked\n"
-              "Name-Email: locked@example.com\nPassphrase: correct horse\nExpire-Date: 0\n%commit\n")
-    out = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--pinentry-mode", "loopback", "--gen-key"],
-                         input=params, capture_output=True, text=True, check=True).stdout
-    locked = next(ln.split()[3] for ln in out.splitlines() if "KEY_CREATED" in ln)
+    locked = openpgp_key(None, "Locked", passphrase="correct horse")
     r = make_repo(tmp_path / "r", keys, mode="sync")
     r.git("config", "srcprov.signingKey", locked)
     r.git("config", "srcprov.signTimeout", "3s")

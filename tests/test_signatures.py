@@ -6,13 +6,13 @@ import os
 import tempfile
 from pathlib import Path
 
-import forge
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from srcprov.signing import SigStatus
 from srcprov.signing.sequoia import SequoiaVerifier
+from testing import forge
 
 DATA = forge.pae(b'{"_type":"https://in-toto.io/Statement/v1"}')
 

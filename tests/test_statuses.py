@@ -6,7 +6,8 @@ import base64
 import json
 
 import pytest
-from gitfixtures import make_repo
+
+from testing.repos import make_repo
 
 
 def verify_json(repo, *revs, check=False):
@@ -139,8 +140,8 @@ def test_content_mismatch(repo, tmp_path):
     """A correctly signed record whose commit facts are wrong (here: another author)."""
     repo.commit()
     from srcprov.git import Repo
-    from srcprov.recording.writer import make_signer
     from srcprov.recording.statements import RecordInput, provenance_statement, sign_statement
+    from srcprov.recording.writer import make_signer
 
     r = Repo(repo.path)
     signer = make_signer(r)
@@ -271,16 +272,11 @@ def test_show_json_has_statements(repo):
 
 def test_signing_subkey_of_a_listed_primary_is_accepted(tmp_path, keys):
     """The policy lists the primary fingerprint; a record signed by its signing subkey verifies."""
-    import subprocess
 
-    from gitfixtures import make_repo
+    from testing.keys import openpgp_key
+    from testing.repos import make_repo
 
-    params = ("%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: cert\nSubkey-Type: eddsa\n"
-              "Subkey-Curve: ed25519\nSubkey-Usage: sign\nName-Real: Sub Signer\nName-Email: alice@example.com\n"
-              "Expire-Date: 0\n%commit\n")
-    out = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--gen-key"], input=params, capture_output=True,
-                         text=True, check=True).stdout
-    primary = next(ln.split()[3] for ln in out.splitlines() if "KEY_CREATED" in ln)
+    primary = openpgp_key(None, "Sub Signer", "alice@example.com", subkey=True)
     r = make_repo(tmp_path / "r", keys, signer=primary, policy=False)
     r.srcprov("policy", "init")
     r.add_signer(primary, emails=("alice@example.com",), roles=("author",))

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from srcprov.model.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
 from srcprov.errors import SrcprovError
+from srcprov.model.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
 from srcprov.model.timefmt import utc_now
 from srcprov.model.urls import clean_url  # here too for srcprov.attest.provenance.clean_url's importers
 

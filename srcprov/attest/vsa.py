@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
-from srcprov.model.dsse import SOURCE_VSA, statement
 from srcprov.errors import SrcprovError
+from srcprov.model.dsse import SOURCE_VSA, statement
 from srcprov.model.timefmt import utc_now
 
 if TYPE_CHECKING:

@@ -125,8 +125,8 @@ def record(
 ) -> None:
     """Write a signed commit-provenance record for each commit."""
     from srcprov.progress import ProgressBar
-    from srcprov.recording.writer import Entry, Outcome, drain, make_signer, pending, record_commits
     from srcprov.recording.statements import claims_from
+    from srcprov.recording.writer import Entry, Outcome, drain, make_signer, pending, record_commits
 
     repo = open_repo()
     if wait and not pending_:
@@ -238,8 +238,8 @@ def review(
 ) -> None:
     """Append a signed review record to each commit's note."""
     from srcprov.notes import notes_lock, write_notes
-    from srcprov.recording.writer import make_signer
     from srcprov.recording.statements import review_statement, sign_statement
+    from srcprov.recording.writer import make_signer
 
     repo = open_repo()
     if verdict not in ("approved", "rejected"):
@@ -390,8 +390,8 @@ def verify(
     removed = removed_records(repo, commits) if strict else None
     ok = verdict_ok(results, strict) and not removed
     if vsa:
-        from srcprov.recording.writer import make_signer
         from srcprov.attest.vsa import write_vsa
+        from srcprov.recording.writer import make_signer
 
         write_vsa(repo, policy, results, vsa, make_signer(repo), passed=ok)
     if as_json:
@@ -481,8 +481,8 @@ def policy_show(
 def report_facts(repo: Any, policy: Any) -> Any:
     """A `facts_for(commit_ids)` for the report: status, verified origin, approving review, in one pass."""
     from srcprov.model.dsse import REVIEW
-    from srcprov.report.facts import CommitFacts
     from srcprov.model.status import RecordStatus
+    from srcprov.report.facts import CommitFacts
     from srcprov.trust.verify import verify_commits
 
     def facts_for(commits: list[str]) -> dict[str, CommitFacts]:

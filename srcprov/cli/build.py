@@ -65,8 +65,8 @@ def sync(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Fetch the remote's notes into a tracking ref, merge them (cat_sort_uniq), push without force."""
-    from srcprov.recording.writer import flush_quietly
     from srcprov.recording.sync import sync as do_sync
+    from srcprov.recording.writer import flush_quietly
 
     repo = open_repo()
     flush_quietly(repo)
@@ -86,8 +86,8 @@ def repair(
 ) -> None:
     """Record commits made where no hook ran (forge squash/rebase merges, cherry-picks) from the recorded
     commits they came from (same tree or same patch-id), with trigger repair and rewrittenFrom."""
-    from srcprov.recording.writer import flush_quietly
     from srcprov.recording.repair import repair as do_repair
+    from srcprov.recording.writer import flush_quietly
 
     repo = open_repo()
     flush_quietly(repo)

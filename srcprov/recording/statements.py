@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
+from srcprov.errors import SrcprovError
 from srcprov.model.dsse import (
     COMMIT_PROVENANCE,
     PAYLOAD_TYPE,
@@ -23,11 +24,10 @@ from srcprov.model.dsse import (
     statement,
     statement_bytes,
 )
-from srcprov.errors import SrcprovError
-from srcprov.recording.hostid import hostname_id
-from srcprov.notes import note_lines
 from srcprov.model.timefmt import rfc3339, utc_now
 from srcprov.model.urls import url_name
+from srcprov.notes import note_lines
+from srcprov.recording.hostid import hostname_id
 
 if TYPE_CHECKING:
     from pathlib import Path

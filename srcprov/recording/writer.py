@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from srcprov.errors import SrcprovError
+from srcprov.model.timefmt import parse_duration, rfc3339
 from srcprov.notes import OVERSIZE, list_notes, load_note, note_bytes, notes_lock, write_notes
 from srcprov.recording.statements import (
     RecordInput,
@@ -22,7 +23,6 @@ from srcprov.recording.statements import (
     record_digest,
     sign_statement,
 )
-from srcprov.model.timefmt import parse_duration, rfc3339
 
 if TYPE_CHECKING:
     from srcprov.git import Repo

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
 from srcprov.errors import SrcprovError
-from srcprov.notes import NoteEntry, blob_sizes, list_notes, load_note, note_lines
+from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
 from srcprov.model.predicates import check_predicate
-from srcprov.recording.statements import commit_facts
-from srcprov.model.timefmt import parse_rfc3339
-from srcprov.trust.judge import Judgement, best_judgement, judge_signature
 from srcprov.model.status import RANK, CommitStatus, RecordStatus
+from srcprov.model.timefmt import parse_rfc3339
+from srcprov.notes import NoteEntry, blob_sizes, list_notes, load_note, note_lines
+from srcprov.recording.statements import commit_facts
+from srcprov.trust.judge import Judgement, best_judgement, judge_signature
 
 if TYPE_CHECKING:
     import pygit2

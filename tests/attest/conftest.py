@@ -7,13 +7,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from testing.keys import gnupg_home, kill_agent, openpgp_key
+from testing.run import run_srcprov
 
 KEYS = {
     "alice": "Alice Example <alice@example.com>",
@@ -25,15 +26,7 @@ KEYS = {
 
 def _gen_key(home: str, uid: str) -> str:
     name, _, email = uid.partition(" <")
-    params = (
-        "%no-protection\nKey-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\n"
-        f"Name-Real: {name}\nName-Email: {email.rstrip('>')}\nExpire-Date: 0\n%commit\n"
-    )
-    subprocess.run(["gpg", "--homedir", home, "--batch", "--gen-key"], input=params.encode(), check=True,
-                   capture_output=True)
-    out = subprocess.run(["gpg", "--homedir", home, "--batch", "--with-colons", "--list-keys", email.rstrip(">")],
-                         check=True, capture_output=True).stdout.decode()
-    return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
+    return openpgp_key(home, name, email.rstrip(">"))
 
 
 @dataclass
@@ -50,12 +43,11 @@ class Env:
 @pytest.fixture(scope="session")
 def gpg_env() -> Iterator[Env]:
     """A short GNUPGHOME (gpg-agent sockets dislike long paths) holding four throwaway keys."""
-    home = tempfile.mkdtemp(prefix="spb-", dir="/tmp")
-    os.chmod(home, 0o700)
+    home = gnupg_home("spb-")
     try:
         yield Env(home, {who: _gen_key(home, uid) for who, uid in KEYS.items()})
     finally:
-        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+        kill_agent(home)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -87,9 +79,7 @@ def git(cwd: str | Path, *args: str, input: bytes | None = None) -> str:
 
 def srcprov(cwd: str | Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would (a subprocess); returns the completed process (text)."""
-    full = dict(os.environ)
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "srcprov", *args], cwd=cwd, capture_output=True, text=True, env=full)
+    return run_srcprov(cwd, *args, env={**os.environ, **(env or {})})
 
 
 def commit_file(repo: str | Path, name: str, text: str, message: str | None = None, *extra: str) -> str:

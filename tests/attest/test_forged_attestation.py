@@ -7,8 +7,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.attest.conftest import ARTIFACT, Env, check, decoded, srcprov
 from tests.forge import envelope, literal, pae
+
+from tests.attest.conftest import ARTIFACT, Env, check, decoded, srcprov
 
 
 def test_wrapped_builder_signature_does_not_attest_another_artifact(attested: tuple[Path, Path], gpg_env: Env) -> None:

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from testing.run import run_srcprov
+
 
 def _gpg(home: str, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["gpg", "--homedir", home, "--batch", "--yes", *args], input=input, capture_output=True,
@@ -57,13 +59,7 @@ class GitRepo:
 
     def srcprov(self, *args: str, check: bool | int = True, env: dict[str, str] | None = None,
                 cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([sys.executable, "-m", "srcprov", *args], cwd=cwd or self.path, capture_output=True,
-                              text=True, env=env, stdin=subprocess.DEVNULL)
-        want = 0 if check is True else check
-        if check is not False and proc.returncode != want:
-            raise AssertionError(f"srcprov {' '.join(args)} exited {proc.returncode}, not {want}:\n"
-                                 f"{proc.stdout}\n{proc.stderr}")
-        return proc
+        return run_srcprov(cwd or self.path, *args, env=env, check=check)
 
     def commit(self, message: str | None = None, path: str | None = None, env: dict[str, str] | None = None) -> str:
         self.n += 1
