@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,7 +238,7 @@ def attest(
     env: Mapping[str, str] | None = None,
 ) -> bytes:
     """The build attestation for SUBJECT_FILES built from REV: one DSSE envelope line (no newline)."""
-    from srcprov.recording.writer import flush_quietly, make_signer
+    from srcprov.recording.signer import make_signer
 
     started = utc_now()
     if not subject_files:
@@ -249,7 +249,6 @@ def attest(
         raise SrcprovError("two --subject files have the same name")
     commit_id = str(repo.resolve_commit(rev).id)
     signer = make_signer(repo) if sign else None
-    flush_quietly(repo)
     ctx = build_context(os.environ if env is None else env, builder_id)
     policy = _work_tree_policy(repo)
     note = note_facts(repo, policy, commit_id)
@@ -283,6 +282,14 @@ class Link:
 class ChainResult:
     links: list[Link]
     commit: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> Iterator[str]:
+        """Each link, then the verdict."""
+        for link in self.links:
+            mark = "ok  " if link.ok else ("FAIL" if link.ok is False else "--  ")
+            yield f"{mark} {link.link}: {link.detail}"
+        yield "attestation verified" if self.ok else f"FAILED: broken link: {self.broken}"
 
     @property
     def ok(self) -> bool:
