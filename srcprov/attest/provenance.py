@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from srcprov.errors import SrcprovError
 from srcprov.model.dsse import PAYLOAD_TYPE, SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement, statement
+from srcprov.model.status import CommitStatus
 from srcprov.model.timefmt import utc_now
 from srcprov.model.urls import clean_url  # here too for srcprov.attest.provenance.clean_url's importers
 
@@ -525,7 +526,7 @@ def _check_policy(repo: Repo, policy: Policy, commit_id: str, verifier: Any) -> 
     from srcprov.trust.verify import verdict_ok, verify_commits
 
     cr = verify_commits(repo, policy, [commit_id], verifier=verifier)[0]
-    if not verdict_ok([cr]) or cr.status != "verified":  # a commit `since` exempts still has no verified record
+    if not verdict_ok([cr]) or cr.status != CommitStatus.VERIFIED:  # a commit `since` exempts still has no verified record
         raise _Broken("policy", f"{commit_id[:12]} is {cr.status} under policy {policy.source}"
                                 + (f": {cr.reason}" if cr.reason else ""))
     return f"{commit_id[:12]} {cr.status} under policy {policy.source}"

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
 ATTENTION_LINES = 20  # verify's text output: lines for commits that need attention before "... and N more"
 # Summary order: verified first, then what makes a required commit fail, then the commits nobody requires.
-_SUMMARY_ORDER = ("verified", "missing", "unreviewed", "unchecked", "backfill-denied", "untrusted-signer",
-                  "content-mismatch", "subject-mismatch", "bad-signature", "malformed")
+_SUMMARY_ORDER = tuple(CommitStatus)
 
 
 @dataclass
