@@ -46,6 +46,7 @@ def record(
     pending_: bool = typer.Option(False, "--pending", help="Write the records whose hook could not."),
     wait: bool = typer.Option(False, "--wait", help="With --pending: wait for a running worker first."),
     all_: bool = typer.Option(False, "--all", help="Every commit reachable from any ref (with --backfill)."),
+    trace: str | None = typer.Option(None, "--trace", help="An Agent Trace record (v0.1): which lines of the commit an AI wrote."),
     as_json: JsonOpt = False,
 ) -> None:
     """Write a signed commit-provenance record for each commit."""
@@ -55,14 +56,15 @@ def record(
     if wait and not pending_:
         raise SrcprovError("--wait goes with --pending")
     if pending_:
-        if revs or backfill or claim or force or all_:
-            raise SrcprovError("--pending takes no revisions, --all, --backfill, --claim or --force")
+        if revs or backfill or claim or force or all_ or trace:
+            raise SrcprovError("--pending takes no revisions, --all, --backfill, --claim, --trace or --force")
         res = commands.record_pending(repo, wait)
     else:
         args = list(revs or ([] if all_ else ["HEAD"])) + (["--all"] if all_ else [])
         bar = progress_bar("record", enabled=not as_json, unit="commits")
         try:
-            res = commands.record(repo, args, backfill=backfill, claims=tuple(claim or ()), force=force, progress=bar)
+            res = commands.record(repo, args, backfill=backfill, claims=tuple(claim or ()), force=force, trace=trace,
+                                  progress=bar)
         finally:
             bar.close()
     render(res, as_json)

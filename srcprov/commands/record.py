@@ -59,11 +59,11 @@ def record_pending(repo: Repo, wait: bool) -> RecordResult:
     res = drain(repo, wait=wait)
     if res is None:
         return RecordResult(busy=True, queued=n)
-    return RecordResult(res.written, res.skipped, res.failed)
+    return RecordResult(res.written, res.skipped, res.failed, warnings=res.warnings)
 
 
 def record(repo: Repo, revs: list[str], *, backfill: bool = False, claims: tuple[str, ...] = (),
-           force: bool = False, progress: Any = None) -> RecordResult:
+           force: bool = False, trace: str | None = None, progress: Any = None) -> RecordResult:
     """Sign and write a commit-provenance record for each commit of REVS (oldest first, like the hooks).
 
     In a range, commits that already have a record are skipped and counted; a plain REV that has one is
@@ -77,6 +77,14 @@ def record(repo: Repo, revs: list[str], *, backfill: bool = False, claims: tuple
     commits = commits_for(repo, revs)
     if not commits:
         raise SrcprovError(f"no commits in {' '.join(revs)}")
+    evidence = None
+    if trace is not None:
+        if len(commits) != 1:
+            raise SrcprovError("--trace FILE describes one commit: give exactly one REV")
+        try:
+            evidence = (open(trace, "rb").read(), trace)
+        except OSError as e:
+            raise SrcprovError(f"cannot read --trace {trace}: {e.strerror}") from None
     trigger = "backfill" if backfill else "record"
     signer = make_signer(repo)
     out = RecordResult()
@@ -86,7 +94,9 @@ def record(repo: Repo, revs: list[str], *, backfill: bool = False, claims: tuple
     commits.reverse()
     for i in range(0, len(commits), BATCH):
         part = [Entry(c, trigger) for c in commits[i:i + BATCH]]
-        res = record_commits(repo, part, signer, force=force, claims=claims, strict_existing=not is_range(revs))
+        res = record_commits(repo, part, signer, force=force, claims=claims, strict_existing=not is_range(revs),
+                             trace=evidence)
+        out.warnings += res.warnings
         out.written += res.written
         out.skipped += res.skipped
         out.failed += res.failed

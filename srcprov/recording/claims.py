@@ -47,8 +47,9 @@ def ai_tool_named(value: str) -> str | None:
     return None
 
 
-def claims_from(message: str, extra: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """`claims` from the message's trailers, then `--claim KEY=VALUE` (which wins)."""
+def claims_from(message: str, extra: list[str] | tuple[str, ...] = (), ai_lines: bool = False) -> dict[str, Any]:
+    """`claims` from the message's trailers, then `--claim KEY=VALUE` (which wins). AI_LINES: the commit's
+    origin evidence says an AI wrote some of its lines (ai-assisted unless a trailer says otherwise)."""
     claims: dict[str, Any] = {}
     origin: str | None = None
     ai: str | None = None
@@ -64,7 +65,7 @@ def claims_from(message: str, extra: list[str] | tuple[str, ...] = ()) -> dict[s
         elif k in ("assisted-by", "generated-by", "co-authored-by") and ai is None:
             ai = ai_tool_named(value)
     if origin is None:
-        origin = "ai-assisted" if ai else "human"
+        origin = "ai-assisted" if ai or ai_lines else "human"
     if ai and "tool" not in claims:
         claims["tool"] = ai
     if reviewed:

@@ -99,10 +99,15 @@ class RecordInput:
     claims: tuple[str, ...] = ()
     precommit: dict[str, Any] | None = None
     rewritten_from: tuple[dict[str, Any], ...] = ()
+    trace: bytes | None = None  # an Agent Trace record given with `record --trace FILE`
+    trace_name: str = ""
 
 
-def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gpg_version: str) -> dict[str, Any]:
-    """The commit-provenance statement for COMMIT."""
+def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gpg_version: str,
+                         warnings: list[str] | None = None) -> dict[str, Any]:
+    """The commit-provenance statement for COMMIT; what could not be used (malformed evidence) goes to WARNINGS."""
+    from srcprov.recording.evidence import attribution, find_evidence
+
     facts = commit_facts(commit)
     message = commit.raw_message.decode("utf-8", "replace")
     pred: dict[str, Any] = {
@@ -113,8 +118,19 @@ def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gp
     }
     if inp.precommit is not None:
         pred["precommit"] = inp.precommit
-    pred["claims"] = claims_from(message, list(inp.claims))
-    pred["changes"] = change_stats(repo, commit)
+    changes = change_stats(repo, commit)
+    found = find_evidence(repo, facts["id"], inp.trace, inp.trace_name)
+    attrib = None
+    if found is not None and found.evidence is None and warnings is not None:
+        warnings.append(f"{facts['id'][:12]}: origin evidence in {found.source} is malformed ({found.error}): "
+                        "recorded without attribution")
+    elif found is not None:
+        attrib = attribution(found, commit, changes["insertions"])
+    ai_lines = attrib is not None and (attrib["lines"]["ai"] + attrib["lines"]["mixed"]) > 0
+    pred["claims"] = claims_from(message, list(inp.claims), ai_lines=ai_lines)
+    pred["changes"] = changes
+    if attrib is not None:
+        pred["attribution"] = attrib
     if inp.rewritten_from:
         pred["rewrittenFrom"] = list(inp.rewritten_from)
     return statement(subject(repo, facts["id"]), COMMIT_PROVENANCE, pred)

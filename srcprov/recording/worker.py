@@ -96,7 +96,28 @@ def _by_key(repo: Repo, entries: list[Entry]) -> dict[tuple[str, str | None], li
     return groups
 
 
-def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_timeout: float | None = None) -> Outcome | None:
+def await_evidence(repo: Repo, commits: list[str], limit: float) -> None:
+    """Give git-ai's own post-commit hook (which may run after ours) up to LIMIT seconds to write its
+    authorship log for COMMITS, when git-ai is in use here (its notes ref exists or `git-ai` is installed).
+    Only the detached worker waits: the commit has already returned."""
+    import shutil
+
+    from srcprov.recording.evidence import GIT_AI_REF, note_blob
+
+    if limit <= 0 or not commits:
+        return
+    if GIT_AI_REF not in repo.pg.references and shutil.which("git-ai") is None:
+        return
+    deadline = time.monotonic() + limit
+    todo = list(commits)
+    while todo and time.monotonic() < deadline:
+        todo = [c for c in todo if note_blob(repo, GIT_AI_REF, c) is None]
+        if todo:
+            time.sleep(0.1)
+
+
+def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_timeout: float | None = None,
+          evidence_wait: float = 0.0) -> Outcome | None:
     """Write every queued record, each signed with the key its entry names; None when another
     worker holds the lock (and WAIT is false, or with STALL it stopped making progress).
 
@@ -115,6 +136,8 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
                 entries = [e for e in pending(repo) if e.commit not in tried]
                 if not entries:
                     break
+                await_evidence(repo, [e.commit for e in entries], evidence_wait)
+                evidence_wait = 0.0  # once per drain: later entries had their time while this one waited
                 for (fmt, key), group in _by_key(repo, entries).items():
                     try:
                         signer = make_signer(repo, key, fmt, sign_timeout)
@@ -130,6 +153,7 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
                                     p.unlink()
                                 except FileNotFoundError:
                                     pass
+                    total.warnings += res.warnings
                     total.written += res.written
                     total.skipped += res.skipped
                     total.failed += res.failed
@@ -180,14 +204,22 @@ def flush_queued(repo: Repo) -> str | None:
 
 def run_worker(repo: Repo) -> int:
     """The detached worker: drain the queue, log what failed. Always exits 0."""
+    from srcprov.model.timefmt import parse_duration
+
     try:
-        res = drain(repo)
+        limit = parse_duration(repo.config("srcprov.evidenceWait") or "3s", "srcprov.evidenceWait")
+    except SrcprovError:
+        limit = 3.0
+    try:
+        res = drain(repo, evidence_wait=limit)
     except Exception as e:  # a worker must never die noisily; the entry stays queued
         log(repo, f"error: {e}")
         return 0
     if res:
         if res.written:
             log(repo, f"wrote {len(res.written)} record(s)")
+        for warning in res.warnings[:3]:
+            log(repo, f"warning: {warning}")
         for commit, why in res.failed[:3]:
             log(repo, f"queued {commit[:12]}: {why}")
     return 0

@@ -33,6 +33,7 @@ class Outcome:
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def precommit_for(repo: Repo, tree: str, commit_time: int) -> dict[str, Any] | None:
@@ -76,6 +77,7 @@ def record_commits(
     force: bool = False,
     claims: tuple[str, ...] = (),
     strict_existing: bool = False,
+    trace: tuple[bytes, str] | None = None,
 ) -> Outcome:
     """Sign and write commit-provenance records for ENTRIES in one notes commit.
 
@@ -123,8 +125,8 @@ def record_commits(
         pre = precommit_for(repo, str(commit.tree_id), commit.committer.time)
         if pre is None and supersede:
             pre = next((p.get("precommit") for p in (predicate_of(x)[1] for x in existing) if p and p.get("precommit")), None)
-        inp = RecordInput(e.trigger, claims, pre, tuple(rewritten))
-        st = provenance_statement(repo, commit, inp, signer.version)
+        inp = RecordInput(e.trigger, claims, pre, tuple(rewritten), *(trace or (None, "")))
+        st = provenance_statement(repo, commit, inp, signer.version, out.warnings)
         try:
             line = sign_statement(st, signer)
         except SrcprovError as err:

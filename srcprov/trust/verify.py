@@ -32,8 +32,10 @@ PREDICATES = (COMMIT_PROVENANCE, REVIEW)
 def record_facts(rec: CommitProvenance | Review) -> dict[str, Any]:
     """What commit statuses and the report need of a record: small enough to cache."""
     if isinstance(rec, CommitProvenance):
+        lines = (rec.attribution or {}).get("lines", {})
         return {"trigger": rec.trigger, "origin": rec.origin, "merge": len(rec.commit.parents) > 1,
-                "checks": {c.name: c.exit_code for c in rec.checks}}
+                "checks": {c.name: c.exit_code for c in rec.checks},
+                "aiLines": lines.get("ai", 0) + lines.get("mixed", 0)}
     return {"email": rec.reviewer.email, "at": rec.reviewed_at, "verdict": rec.verdict}
 
 
@@ -363,7 +365,7 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
             return
     need = policy.require.reviews
     origin = facts["origin"]
-    if isinstance(origin, str) and origin.startswith("ai-"):
+    if (isinstance(origin, str) and origin.startswith("ai-")) or facts.get("aiLines"):
         need = max(need, policy.require.ai_reviews)
     if need:
         commit = repo.commit(cr.commit)
