@@ -443,60 +443,44 @@ def removed_records(repo: Repo, commits: Iterable[str]) -> list[Removal]:
 def first_held_times(repo: Repo, commits: Iterable[str]) -> dict[tuple[str, bytes], int]:
     """(commit, record line) -> the committer time of the notes commit that first held that line in COMMIT's note.
 
-    "First" is by the notes ref's history: a line counts as added by a notes commit whose note holds it and
-    none of whose parents' notes do (a root commit adds all it holds); when several commits added it (two
-    clones that recorded it, then merged), the earliest time is kept. One walk of the whole notes history,
-    diffing each notes tree against its parents' (unchanged subtrees are skipped unread); only notes of
-    COMMITS are read, each blob once. A notes commit's time is whatever its committer wrote: see the SPEC on
-    what such a time can prove.
+    A line counts as added by a notes commit whose note holds it and whose first parent's note does not (a root
+    commit adds all it holds); of all the commits that added it (two clones that recorded it, then a merge
+    taking the other side's lines), the earliest time is kept. One `git log --raw` over the whole notes
+    history (git's own tree diff: unchanged subtrees are skipped unread); only notes of COMMITS are read, each
+    blob once. A notes commit's time is whatever its committer wrote: see docs/policy.md on what it can prove.
     """
-    import pygit2
-
     wanted = {c.lower() for c in commits}
     tip = notes_tip(repo)
     out: dict[tuple[str, bytes], int] = {}
     if tip is None or not wanted:
         return out
-    blob_lines: dict[str, frozenset[bytes]] = {}
+    zero = "0" * len(tip)
+    lines_of: dict[str, frozenset[bytes]] = {zero: frozenset()}
 
-    def lines_at(tree_id: str, cids: set[str]) -> dict[str, frozenset[bytes]]:
-        entries = list_notes(repo, tree_id, only=cids)
-        found = {}
-        for cid in cids:
-            entry = entries.get(cid)
-            key = ",".join(entry.blobs) if entry else ""
-            if key not in blob_lines:
-                blob_lines[key] = readable_lines(repo, entry) or frozenset()
-            found[cid] = blob_lines[key]
-        return found
+    def lines(blob: str) -> frozenset[bytes]:
+        if blob not in lines_of:
+            lines_of[blob] = frozenset(_blob_lines(repo, blob) or ())
+        return lines_of[blob]
 
-    for commit in repo.pg.walk(pygit2.Oid(hex=tip), pygit2.enums.SortMode.TOPOLOGICAL):
-        parents = []
-        for pid in commit.parent_ids:
-            try:
-                parents.append(repo.commit(pid))
-            except KeyError:
-                continue  # a shallow notes history: what lies beyond is not here
-        changed: set[str] = set()
-        if not parents:
-            changed = set(list_notes(repo, str(commit.tree_id), only=wanted))
-        for parent in parents:
-            if parent.tree_id == commit.tree_id:
-                changed = set()
-                break  # the same notes as a parent: nothing added here
-            for delta in parent.tree.diff_to_tree(commit.tree).deltas:
-                cid = delta.new_file.path.replace("/", "").lower()
-                if cid in wanted:
-                    changed.add(cid)
-        if not changed:
+    log = repo.git("log", "--diff-merges=first-parent", "--raw", "--no-abbrev", "--no-renames", "--format=%x01%ct",
+                   tip, "--").stdout
+    when = 0
+    for raw in log.split(b"\n"):
+        if raw.startswith(b"\x01"):
+            when = int(raw[1:])
             continue
-        after = lines_at(str(commit.tree_id), changed)
-        befores = [lines_at(str(p.tree_id), changed) for p in parents]
-        when = commit.committer.time
-        for cid in changed:
-            held = frozenset().union(*(b[cid] for b in befores)) if befores else frozenset()
-            for line in after[cid] - held:
-                key = (cid, line)
-                if key not in out or when < out[key]:
-                    out[key] = when
+        if not raw.startswith(b":"):
+            continue
+        meta, _, path = raw.partition(b"\t")
+        fields = meta.split()
+        if len(fields) < 5 or fields[4] == b"D":
+            continue
+        cid = path.decode("utf-8", "replace").replace("/", "").lower()
+        if cid not in wanted:
+            continue
+        old, new = fields[2].decode(), fields[3].decode()
+        for line in lines(new) - lines(old):
+            key = (cid, line)
+            if key not in out or when < out[key]:
+                out[key] = when
     return out
