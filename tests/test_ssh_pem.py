@@ -397,3 +397,29 @@ def test_ssh_agent_key(tmp_path: Path, keys: Keys, kinds: dict) -> None:
         assert record_status(repo) == ("verified", "")
     finally:
         os.kill(pid, 15)
+
+
+def test_first_held_times_through_a_notes_merge(tmp_path: Path, keys: Keys) -> None:
+    """Each line's time is the notes commit that first held it, also when it came in through a union merge."""
+    from srcprov.git import Repo
+    from srcprov.notes import first_held_times
+
+    repo = make_repo(tmp_path / "repo", keys, hooks=False, policy=False)
+    c = repo.commit()
+    ref = "refs/notes/srcprov"
+
+    def add(text: str, at: int, notes_ref: str = ref) -> None:
+        env = {**os.environ, "GIT_COMMITTER_DATE": f"@{at} +0000"}
+        old = repo.git("notes", "--ref", notes_ref, "show", c, check=False).stdout
+        repo.git("notes", "--ref", notes_ref, "add", "-f", "-m", (old + text).strip(), c, env=env)
+
+    t = int(time.time()) - 10_000
+    add("L1\n", t)
+    repo.git("update-ref", "refs/notes/side", ref)
+    add("L2\n", t + 100, "refs/notes/side")
+    add("L3\n", t + 200)
+    repo.git("notes", "--ref", ref, "merge", "-s", "cat_sort_uniq", "refs/notes/side",
+             env={**os.environ, "GIT_COMMITTER_DATE": f"@{t + 300} +0000"})
+    add("L4\n", t + 400)
+    got = first_held_times(Repo(repo.path), [c])
+    assert {line.decode(): at for (_, line), at in got.items()} == {"L1": t, "L2": t + 100, "L3": t + 200, "L4": t + 400}

@@ -474,7 +474,7 @@ class SshSigner:
                 return f"SSH key file {path} does not exist"
             if not os.access(path, os.R_OK):
                 return f"SSH key file {path} is not readable"
-            if path.read_bytes()[:40].startswith(b"ssh-"):
+            if path.read_bytes()[:40].startswith((b"ssh-", b"ecdsa-", b"sk-")):
                 lit = self.public_key()  # a public key file: git then signs with the agent's private key
                 if lit is None:
                     return f"{path} is not a supported SSH key"

@@ -190,7 +190,7 @@ def parse_policy(text: bytes, keys: dict[str, bytes], source: str, kinds: dict[s
             raise _err(source, f"signers[{i}] has kind {kind!r}: this version verifies {', '.join(KINDS)} keys only")
         fpr = normal_keyid(kind, str(s.get("fingerprint", "")))
         if not valid_keyid(kind, fpr):
-            raise _err(source, f"signers[{i}] has no valid {kind} key id in fingerprint: {s.get('fingerprint')!r}")
+            raise _err(source, f"signers[{i}] has no valid fingerprint (a {kind} key id): {s.get('fingerprint')!r}")
         roles = s.get("roles", ["author"])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _err(source, f"signers[{i}].roles must be a list of strings")
