@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the fixture kit
-from testing.keys import openpgp_key  # noqa: E402
+from testing.keys import openpgp_key, ssh_key  # noqa: E402
 
 NAME, EMAIL = "Bench Mark", "bench@example.com"
 
@@ -119,6 +119,15 @@ class Sandbox:
         # Start the agent and warm it up so the first timed signature does not pay for it.
         run(["gpg", "--batch", "--local-user", self.fpr, "--detach-sign", "-o", "/dev/null"], input=b"warm")
         return self.fpr
+
+    def make_ssh_key(self) -> str:
+        """Generate an ed25519 SSH key (no passphrase), and let git verify what it signs (an allowed signers
+        file in the global config); returns the private key file."""
+        self.ssh_key, self.ssh_public = ssh_key(str(self.root), "bench_ed25519", comment=EMAIL)
+        allowed = self.root / "allowed_signers"
+        allowed.write_text(f"{EMAIL} {self.ssh_public}\n")
+        run(["git", "config", "--global", "gpg.ssh.allowedSignersFile", str(allowed)])
+        return self.ssh_key
 
     def armored_public_key(self) -> bytes:
         return run(["gpg", "--batch", "--armor", "--export", self.fpr]).stdout

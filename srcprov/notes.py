@@ -440,3 +440,49 @@ def removed_records(repo: Repo, commits: Iterable[str]) -> list[Removal]:
     removals = [Removal(cid, hashlib.sha256(line).hexdigest(), by) for (cid, line), by in {**weak, **strong}.items()]
     removals.sort(key=lambda r: (order[r.commit], r.sha256))
     return removals
+
+
+def first_held_times(repo: Repo, commits: Iterable[str]) -> dict[tuple[str, bytes], int]:
+    """(commit, record line) -> the committer time of the notes commit that first held that line in COMMIT's note.
+
+    A line counts as added by a notes commit whose note holds it and whose first parent's note does not (a root
+    commit adds all it holds); of all the commits that added it (two clones that recorded it, then a merge
+    taking the other side's lines), the earliest time is kept. One `git log --raw` over the whole notes
+    history (git's own tree diff: unchanged subtrees are skipped unread); only notes of COMMITS are read, each
+    blob once. A notes commit's time is whatever its committer wrote: see docs/policy.md on what it can prove.
+    """
+    wanted = {c.lower() for c in commits}
+    tip = notes_tip(repo)
+    out: dict[tuple[str, bytes], int] = {}
+    if tip is None or not wanted:
+        return out
+    zero = "0" * len(tip)
+    lines_of: dict[str, frozenset[bytes]] = {zero: frozenset()}
+
+    def lines(blob: str) -> frozenset[bytes]:
+        if blob not in lines_of:
+            lines_of[blob] = frozenset(_blob_lines(repo, blob) or ())
+        return lines_of[blob]
+
+    log = repo.git("log", "--diff-merges=first-parent", "--raw", "--no-abbrev", "--no-renames", "--format=%x01%ct",
+                   tip, "--").stdout
+    when = 0
+    for raw in log.split(b"\n"):
+        if raw.startswith(b"\x01"):
+            when = int(raw[1:])
+            continue
+        if not raw.startswith(b":"):
+            continue
+        meta, _, path = raw.partition(b"\t")
+        fields = meta.split()
+        if len(fields) < 5 or fields[4] == b"D":
+            continue
+        cid = path.decode("utf-8", "replace").replace("/", "").lower()
+        if cid not in wanted:
+            continue
+        old, new = fields[2].decode(), fields[3].decode()
+        for line in lines(new) - lines(old):
+            key = (cid, line)
+            if key not in out or when < out[key]:
+                out[key] = when
+    return out

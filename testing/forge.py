@@ -86,3 +86,44 @@ def gpg_verdict(home: str, data: bytes, sig: bytes, tmp: Path) -> bool:
     out = gpg(home, "--status-fd", "1", "--verify", str(tmp / "s"), str(tmp / "d"), check=False).stdout.decode()
     words = [ln.split()[1] for ln in out.splitlines() if ln.startswith("[GNUPG:] ") and len(ln.split()) > 1]
     return "VALIDSIG" in words and "PLAINTEXT" not in words
+
+
+def sshsig(keyfile: str, data: bytes, namespace: str = "srcprov", *extra: str) -> bytes:
+    """ssh-keygen's signature over DATA with KEYFILE in NAMESPACE, dearmored here (not by srcprov's code)."""
+    out = subprocess.run(["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", keyfile, *extra], input=data,
+                         capture_output=True, check=True).stdout
+    body = b"".join(ln.strip() for ln in out.strip().splitlines()[1:-1])
+    return base64.b64decode(body)
+
+
+def ssh_keyid(public_line: str) -> str:
+    """`SHA256:...` of a public key line, from ssh-keygen -l."""
+    out = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=public_line.encode(), capture_output=True, check=True)
+    return out.stdout.decode().split()[1]
+
+
+def ssh_keygen_verifies(tmp: Path, public_line: str, data: bytes, blob: bytes, namespace: str = "srcprov") -> bool:
+    """`ssh-keygen -Y verify` (OpenSSH's own code) on the SSHSIG BLOB over DATA by the key PUBLIC_LINE."""
+    allowed = tmp / "allowed_signers"
+    allowed.write_text(f'signer@example.com namespaces="{namespace}" {public_line}\n')
+    armored = (b"-----BEGIN SSH SIGNATURE-----\n"
+               + b"\n".join(base64.b64encode(blob)[i:i + 70] for i in range(0, len(base64.b64encode(blob)), 70))
+               + b"\n-----END SSH SIGNATURE-----\n")
+    (tmp / "sig").write_bytes(armored)
+    proc = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", "signer@example.com", "-n", namespace,
+                           "-s", str(tmp / "sig")], input=data, capture_output=True)
+    return proc.returncode == 0
+
+
+def pem_sign(private_key_file: str, data: bytes) -> tuple[str, bytes]:
+    """(key id, signature) over DATA with a PEM private key, made with `cryptography` directly: DER ECDSA P-256
+    with SHA-256 (as cosign), or raw Ed25519."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_private_key(Path(private_key_file).read_bytes(), None)
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    sig = key.sign(data, ec.ECDSA(hashes.SHA256())) if isinstance(key, ec.EllipticCurvePrivateKey) else key.sign(data)
+    return hashlib.sha256(der).hexdigest(), sig

@@ -374,7 +374,7 @@ def verify_attestation(
     result = ChainResult(done)
     with Verifier(repo, policy) as verifier:
         checks = [
-            ("signature", lambda: _check_signature(verifier, policy, env)),
+            ("signature", lambda: _check_signature(verifier, policy, env, _stated_time(st))),
             ("subject", lambda: _check_subjects(st, digests)),
             ("commit", lambda: _check_commit(repo, st, result)),
             ("note", lambda: _check_note(repo, st, result.commit or "")),
@@ -391,10 +391,23 @@ def verify_attestation(
     return result
 
 
-def _check_signature(verifier: Any, policy: Policy, env: Envelope) -> str:
+def _stated_time(st: dict[str, Any]) -> int | None:
+    """When the attestation says the build finished (else started): the time of an SSH or PEM signature, which
+    states none itself. Like an OpenPGP signature's own time, it is the signer's word."""
+    from srcprov.model.timefmt import parse_rfc3339
+
+    meta = _dict_or_empty(_dict_or_empty(_dict_or_empty(st.get("predicate")).get("runDetails")).get("metadata"))
+    for key in ("finishedOn", "startedOn"):
+        at = parse_rfc3339(meta.get(key)) if isinstance(meta.get(key), str) else None
+        if at is not None:
+            return int(at.timestamp())
+    return None
+
+
+def _check_signature(verifier: Any, policy: Policy, env: Envelope, stated: int | None = None) -> str:
     if not env.signatures:
         raise _Broken("signature", "the attestation is not signed")
-    j = verifier.judge_envelope(env, ("builder",))
+    j = verifier.judge_envelope(env, ("builder",), signed_at=stated)
     if not j.trusted:
         raise _Broken("signature", j.reason or "no valid signature")
     return f"signed by {j.keyid} ({j.signer.name or 'builder'}, role builder)"

@@ -134,11 +134,12 @@ def policy_init(force: bool = typer.Option(False, "--force", help="Overwrite an 
 
 @policy_app.command("add-signer")
 def policy_add_signer(
-    key: str = typer.Argument(..., help="A key id, fingerprint or email gpg knows."),
+    key: str = typer.Argument(..., help="An OpenPGP fingerprint or email gpg knows; ssh:<public key file or line>; "
+                                        "pem:<PEM public key file>."),
     email: list[str] | None = typer.Option(None, "--email", help="Allowed committer email (repeatable)."),
     role: list[str] | None = typer.Option(None, "--role", help="author, maintainer, reviewer, builder or source (repeatable; default author)."),
 ) -> None:
-    """Export a public key to .srcprov/keys/<FPR>.asc and list it as a signer."""
+    """Store a public key in .srcprov/keys/ and list it as a signer."""
     from srcprov.commands.policy import add_signer
 
     print(add_signer(open_repo(), key, list(email or []), list(role or ["author"])))
@@ -201,8 +202,11 @@ def doctor(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def demo(directory: str | None = typer.Option(None, "--dir", help="Where to build the demo (default: a new temporary directory).")) -> None:
+def demo(
+    directory: str | None = typer.Option(None, "--dir", help="Where to build the demo (default: a new temporary directory)."),
+    key_kind: str = typer.Option("openpgp", "--key-kind", help="openpgp (throwaway GnuPG keys) or ssh (throwaway SSH keys)."),
+) -> None:
     """Build a repository from the sample project and run the whole flow, printing each step."""
     from srcprov.commands.demo import run_demo
 
-    run_demo(directory)
+    run_demo(directory, key_kind)

@@ -27,8 +27,11 @@ class Demo:
 
     repo: Path
     env: dict[str, str]
-    fpr: str = ""
+    kind: str = "openpgp"  # openpgp | ssh: the keys the demo signs with
+    fpr: str = ""  # the author's key: an OpenPGP fingerprint, or an SSH private key file
     reviewer: str = ""
+    signers: dict[str, str] = field(default_factory=dict)  # key -> what `policy add-signer` takes for it
+    keydir: str = ""  # where throwaway SSH keys are kept
     files: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str) -> None:
@@ -55,16 +58,39 @@ class Demo:
         self.run("git", "commit", "-q", "-m", message)
 
 
-def step_setup(d: Demo) -> None:
-    from srcprov.signing.gnupg import generate_key, gpg_binary
+def _ssh_key(d: Demo, name: str, email: str) -> str:
+    """A throwaway ed25519 SSH key (no passphrase) in the demo's key directory; returns the private key file."""
+    from srcprov.signing.ssh import ssh_keygen
 
-    d.say("a throwaway GnuPG home and two ed25519 keys (your keyring is not touched)")
-    gpg = gpg_binary()
-    d.fpr = generate_key(gpg, d.env["GNUPGHOME"], "Ada Developer", "ada@example.com")
-    d.reviewer = generate_key(gpg, d.env["GNUPGHOME"], "Rui Reviewer", "rui@example.com")
-    print(f"  author key   {d.fpr}\n  reviewer key {d.reviewer}")
+    if not d.keydir:
+        d.keydir = tempfile.mkdtemp(prefix="srcprov-demo-ssh-")
+    path = Path(d.keydir) / name
+    proc = subprocess.run([ssh_keygen(), "-q", "-t", "ed25519", "-N", "", "-C", email, "-f", str(path)],
+                          capture_output=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise SrcprovError(f"ssh-keygen could not make a key: {proc.stderr.decode('utf-8', 'replace').strip()[-200:]}")
+    return str(path)
+
+
+def step_setup(d: Demo) -> None:
     d.say("a new repository with srcprov's hooks")
     d.run("git", "init", "-q", "-b", "main")
+    if d.kind == "ssh":
+        d.say("two throwaway ed25519 SSH keys, signing as git does with gpg.format=ssh (your ~/.ssh is not touched)")
+        d.fpr = _ssh_key(d, "ada", "ada@example.com")
+        d.reviewer = _ssh_key(d, "rui", "rui@example.com")
+        d.signers = {d.fpr: f"ssh:{d.fpr}.pub", d.reviewer: f"ssh:{d.reviewer}.pub"}
+        d.run("git", "config", "gpg.format", "ssh", show=False)
+        print(f"  author key   {d.fpr}\n  reviewer key {d.reviewer}")
+    else:
+        from srcprov.signing.gnupg import generate_key, gpg_binary
+
+        d.say("a throwaway GnuPG home and two ed25519 keys (your keyring is not touched)")
+        gpg = gpg_binary()
+        d.fpr = generate_key(gpg, d.env["GNUPGHOME"], "Ada Developer", "ada@example.com")
+        d.reviewer = generate_key(gpg, d.env["GNUPGHOME"], "Rui Reviewer", "rui@example.com")
+        d.signers = {d.fpr: d.fpr, d.reviewer: d.reviewer}
+        print(f"  author key   {d.fpr}\n  reviewer key {d.reviewer}")
     for k, v in (("user.name", "Ada Developer"), ("user.email", "ada@example.com"), ("srcprov.signingKey", d.fpr)):
         d.run("git", "config", k, v, show=False)
     d.run("srcprov", "install")
@@ -73,8 +99,9 @@ def step_setup(d: Demo) -> None:
 def step_policy(d: Demo) -> None:
     d.say("a policy: which keys may sign, committed with the code")
     d.run("srcprov", "policy", "init")
-    d.run("srcprov", "policy", "add-signer", d.fpr, "--email", "ada@example.com", "--role", "author", "--role", "builder")
-    d.run("srcprov", "policy", "add-signer", d.reviewer, "--role", "reviewer")
+    d.run("srcprov", "policy", "add-signer", d.signers[d.fpr], "--email", "ada@example.com", "--role", "author",
+          "--role", "builder")
+    d.run("srcprov", "policy", "add-signer", d.signers[d.reviewer], "--role", "reviewer")
     d.commit("Add srcprov policy", ".srcprov")
 
 
@@ -166,12 +193,13 @@ STEPS: list[Callable[[Demo], None]] = [step_setup, step_policy, step_commits, st
                                        step_report, step_attest]
 
 
-def _need_tools() -> None:
-    """The demo needs git and GnuPG (gpg, and gpgconf to stop the agent it starts)."""
-    for tool, what in (("git", "git"), ("gpg", "GnuPG"), ("gpgconf", "GnuPG's gpgconf")):
+def _need_tools(kind: str = "openpgp") -> None:
+    """The demo needs git and GnuPG (gpg, and gpgconf to stop the agent it starts), or with SSH keys ssh-keygen."""
+    tools = (("git", "git", "git"), ("ssh-keygen", "OpenSSH's ssh-keygen", "openssh-client")) if kind == "ssh" else (
+        ("git", "git", "git"), ("gpg", "GnuPG", "gnupg"), ("gpgconf", "GnuPG's gpgconf", "gnupg"))
+    for tool, what, package in tools:
         if shutil.which(tool) is None:
-            raise SrcprovError(f"the demo needs {what}: {tool} is not on PATH (Debian: apt-get install "
-                               f"{'git' if tool == 'git' else 'gnupg'})")
+            raise SrcprovError(f"the demo needs {what}: {tool} is not on PATH (Debian: apt-get install {package})")
 
 
 def _kill_agent(env: dict[str, str]) -> None:
@@ -181,9 +209,11 @@ def _kill_agent(env: dict[str, str]) -> None:
         pass
 
 
-def run_demo(directory: str | None = None) -> None:
-    """Run every step, printing each; leaves the repository behind for a look."""
-    _need_tools()
+def run_demo(directory: str | None = None, key_kind: str = "openpgp") -> None:
+    """Run every step with throwaway keys of KEY_KIND (openpgp or ssh), printing each; leaves the repository behind."""
+    if key_kind not in ("openpgp", "ssh"):
+        raise SrcprovError(f"bad --key-kind {key_kind!r}: openpgp or ssh")
+    _need_tools(key_kind)
     base = Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="srcprov-demo-"))
     repo = base / "tinyledger"
     if repo.exists() and any(repo.iterdir()):
@@ -197,7 +227,7 @@ def run_demo(directory: str | None = None) -> None:
     for k in [k for k in env if k.startswith("GIT_") and k not in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")]:
         del env[k]
     env.pop("SRCPROV_SKIP", None)
-    d = Demo(repo, env)
+    d = Demo(repo, env, key_kind)
     print(f"srcprov demo in {repo}")
     print("to run the commands below yourself, in a shell:\n"
           f"  cd {shlex.quote(str(repo))} && export {shlex.join([f'GNUPGHOME={gnupghome}', f'GIT_CONFIG_GLOBAL={gitconfig}'])}"
@@ -207,4 +237,5 @@ def run_demo(directory: str | None = None) -> None:
             step(d)
     finally:
         _kill_agent(env)
-    print(f"\ndone: the demo repository is {repo} (GNUPGHOME={shlex.quote(gnupghome)})")
+    keys = f"SSH keys in {shlex.quote(d.keydir)}" if d.keydir else f"GNUPGHOME={shlex.quote(gnupghome)}"
+    print(f"\ndone: the demo repository is {repo} ({keys})")

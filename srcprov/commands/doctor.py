@@ -104,6 +104,46 @@ def hook_findings(repo: Repo) -> list[Finding]:
     return [Finding(not missing, what, fix)]
 
 
+def signing_findings(repo: Repo, make_signer: Any) -> list[Finding]:
+    """The signing tool and key of the configured format (openpgp, ssh, pem): found, readable, usable."""
+    from srcprov.recording.signer import signing_config
+
+    fmt, _ = signing_config(repo)
+    out: list[Finding] = []
+    if fmt == "x509":
+        return [Finding(False, "gpg.format=x509: S/MIME (gpgsm) signing is not supported by srcprov",
+                        "git config srcprov.signingFormat openpgp (or ssh, or pem) with a key of that kind in "
+                        "srcprov.signingKey; git's own commit signing keeps x509")]
+    fixes = {"openpgp": "git config srcprov.signingKey <fingerprint of a key with a secret part>",
+             "ssh": "git config user.signingkey <SSH private key file, or key::<public key line> of a key ssh-agent holds>",
+             "pem": "git config srcprov.signingKey <PEM private key file> (srcprov.pemPassphraseEnv names the variable "
+                    "holding its passphrase)"}
+    if fmt == "ssh":
+        tool = shutil.which("ssh-keygen")
+        out.append(Finding(tool is not None, f"ssh-keygen: {tool or 'not found'} (gpg.format=ssh)",
+                           "install OpenSSH's client (Debian: apt-get install openssh-client)"))
+        if tool is None:
+            return out
+    elif fmt in ("openpgp", "gpg"):
+        gpg = shutil.which(repo.config("gpg.program") or "gpg")
+        out.append(Finding(gpg is not None, f"gpg: {gpg or 'not found'}", "install GnuPG (Debian: apt-get install gnupg)"))
+        home = gnupg_home_problem()
+        if home:
+            out.append(Finding(False, home, "make the GnuPG home writable by you (gpg keeps its lock files and agent "
+                                            "socket there), or point GNUPGHOME at one that is"))
+            return out
+        if gpg is None:
+            return out
+    try:
+        signer = make_signer(repo)
+        why = signer.usable()
+        out.append(Finding(why is None, f"signing key ({signer.kind}) {signer.key}: {why or 'usable'}",
+                           fixes.get(signer.kind, fixes["openpgp"])))
+    except SrcprovError as e:
+        out.append(Finding(False, str(e), fixes.get(fmt, "git config srcprov.signingFormat openpgp|ssh|pem")))
+    return out
+
+
 def diagnose(repo: Repo) -> list[Finding]:
     """Every check doctor makes, in order."""
     from srcprov.hooks.install import is_ours
@@ -111,21 +151,7 @@ def diagnose(repo: Repo) -> list[Finding]:
     from srcprov.recording.signer import make_signer
     from srcprov.trust.policy import load_policy
 
-    out: list[Finding] = []
-    gpg = shutil.which(repo.config("gpg.program") or "gpg")
-    out.append(Finding(gpg is not None, f"gpg: {gpg or 'not found'}", "install GnuPG (Debian: apt-get install gnupg)"))
-    home = gnupg_home_problem()
-    if home:
-        out.append(Finding(False, home, "make the GnuPG home writable by you (gpg keeps its lock files and agent socket "
-                                        "there), or point GNUPGHOME at one that is"))
-    elif gpg:
-        try:
-            signer = make_signer(repo)
-            why = signer.usable()
-            out.append(Finding(why is None, f"signing key {signer.key}: {why or 'usable'}",
-                               "git config srcprov.signingKey <fingerprint of a key with a secret part>"))
-        except SrcprovError as e:
-            out.append(Finding(False, str(e), "git config srcprov.signingKey <fingerprint>"))
+    out: list[Finding] = signing_findings(repo, make_signer)
     out += hook_findings(repo)
     hp = repo.config("core.hooksPath")
     default = repo.common_dir / "hooks"

@@ -9,11 +9,11 @@ from typing import Any
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.trust.policy import POLICY_DIR, ROLES, Policy, load_policy_dir
+from srcprov.trust.policy import POLICY_DIR, ROLES, Policy, load_policy_dir, normal_keyid
 
 TEMPLATE = """\
 # srcprov policy: who may sign records for this repository, and what each commit needs.
-# Reference: `srcprov policy --help`. Keys live in .srcprov/keys/<FINGERPRINT>.asc.
+# Reference: `srcprov policy --help`. Keys live in .srcprov/keys/ (<FINGERPRINT>.asc, SHA256_<id>.pub, <id>.pem).
 version = 1
 
 # [[signers]] entries are added by `srcprov policy add-signer KEY --email E --role author`.
@@ -59,11 +59,58 @@ def init_policy(repo: Repo, force: bool = False) -> str:
     return said + "\nadd signers with `srcprov policy add-signer KEY`"
 
 
+def public_key_of(repo: Repo, key: str) -> tuple[str, str, str, bytes]:
+    """(kind, key id, name, key file bytes) of what `policy add-signer KEY` names: `ssh:` + a public key file or
+    key line, `pem:` + a PEM public key file, else an OpenPGP fingerprint or email the user's gpg knows."""
+    if key.startswith("ssh:"):
+        from srcprov.signing.ssh import BadSsh, parse_public_key_line
+
+        arg = key[len("ssh:"):].strip()
+        text = arg
+        path = Path(arg).expanduser()
+        looks_like_line = arg.startswith(("ssh-", "ecdsa-", "sk-")) and " " in arg
+        if not looks_like_line:
+            try:
+                text = path.read_text("ascii")
+            except (OSError, UnicodeDecodeError) as e:
+                raise SrcprovError(f"cannot read SSH public key file {arg}: {getattr(e, 'strerror', None) or e}") from None
+        try:
+            pk = parse_public_key_line(text)
+        except BadSsh as e:
+            where = "the key line" if looks_like_line else arg
+            hint = " (give the .pub file, not the private key)" if "PRIVATE KEY" in text else ""
+            raise SrcprovError(f"{where} is not an OpenSSH public key srcprov verifies: {e}{hint}") from None
+        name = pk.comment or (path.stem if not looks_like_line else pk.keyid)
+        return "ssh", pk.keyid, name, (pk.line() + "\n").encode()
+    if key.startswith("pem:"):
+        from srcprov.signing.pem import BadPem, public_key_pem
+
+        path = Path(key[len("pem:"):].strip()).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise SrcprovError(f"cannot read PEM public key file {path}: {e.strerror}") from None
+        try:
+            keyid, pem = public_key_pem(data)
+        except BadPem as e:
+            hint = " (give the public key, not the private key)" if b"PRIVATE KEY" in data else ""
+            raise SrcprovError(f"{path}: {e}{hint}") from None
+        return "pem", keyid, path.name.split(".")[0] or keyid[:16], pem
+    from srcprov.signing.gnupg import export_public_key, gpg_binary
+
+    fpr, name, armored = export_public_key(key, gpg_binary(repo.config("gpg.program")))
+    if not armored.strip():
+        raise SrcprovError(f"gpg could not export {fpr}")
+    return "openpgp", fpr, name, armored.encode()
+
+
 def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str:
-    """Export KEY's public key into .srcprov/keys/ and list it in policy.toml with EMAILS and ROLES."""
+    """Store KEY's public key in .srcprov/keys/ and list it in policy.toml with EMAILS and ROLES.
+
+    KEY: an OpenPGP fingerprint or email, `ssh:` + a public key file or line, or `pem:` + a PEM public key file."""
     import tomlkit
 
-    from srcprov.signing.gnupg import export_public_key, gpg_binary
+    from srcprov.trust.policy import key_file_name
 
     bad = [r for r in roles if r not in ROLES]
     if bad:
@@ -72,20 +119,21 @@ def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str
     path = d / "policy.toml"
     if not path.exists():
         raise SrcprovError(f"no {path}: run `srcprov policy init` first")
-    fpr, name, armored = export_public_key(key, gpg_binary(repo.config("gpg.program")))
-    if not armored.strip():
-        raise SrcprovError(f"gpg could not export {fpr}")
+    kind, fpr, name, data = public_key_of(repo, key)
     (d / "keys").mkdir(exist_ok=True)
-    (d / "keys" / f"{fpr}.asc").write_text(armored)
+    (d / "keys" / key_file_name(kind, fpr)).write_bytes(data)
     doc = tomlkit.parse(path.read_text())
     signers = doc.get("signers")
     if signers is None:
         signers = tomlkit.aot()
         doc["signers"] = signers
-    entry = next((s for s in signers if str(s.get("fingerprint", "")).upper() == fpr), None)
+    entry = next((s for s in signers if normal_keyid(str(s.get("kind", "openpgp")), str(s.get("fingerprint", ""))) == fpr
+                  and str(s.get("kind", "openpgp")) == kind), None)
     if entry is None:
         entry = tomlkit.table()
         entry["name"] = name
+        if kind != "openpgp":
+            entry["kind"] = kind
         entry["fingerprint"] = fpr
         signers.append(entry)
         action = "added"
@@ -96,7 +144,8 @@ def add_signer(repo: Repo, key: str, emails: list[str], roles: list[str]) -> str
     entry["roles"] = [r for r in ROLES if r in set(list(entry.get("roles", [])) + roles)]
     path.write_text(tomlkit.dumps(doc))
     load_policy_dir(d)  # what we wrote must load
-    return f"{action} signer {name} {fpr} ({', '.join(entry['roles'])}); commit .srcprov/ to apply it"
+    label = f"{kind} key {fpr}" if kind != "openpgp" else fpr
+    return f"{action} signer {name} {label} ({', '.join(entry['roles'])}); commit .srcprov/ to apply it"
 
 
 def retire_signer(repo: Repo, key: str, at: str | None = None) -> str:
@@ -115,8 +164,10 @@ def retire_signer(repo: Repo, key: str, at: str | None = None) -> str:
     if not path.exists():
         raise SrcprovError(f"no {path}: run `srcprov policy init` first")
     doc = tomlkit.parse(path.read_text())
-    want = key.replace(" ", "").upper()
-    entry = next((s for s in doc.get("signers", []) if str(s.get("fingerprint", "")).upper() == want), None)
+    entry = next((s for s in doc.get("signers", [])
+                  if str(s.get("fingerprint", "")) and normal_keyid(str(s.get("kind", "openpgp")), str(s.get("fingerprint", "")))
+                  == normal_keyid(str(s.get("kind", "openpgp")), key)), None)
+    want = normal_keyid(str(entry.get("kind", "openpgp")), key) if entry is not None else key
     if entry is None:
         raise SrcprovError(f"no signer {key} in {path}")
     stamp = when.astimezone(UTC).isoformat().replace("+00:00", "Z")

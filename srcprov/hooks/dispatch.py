@@ -56,11 +56,16 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _keycheck_identity(repo: Repo) -> str:
-    """What the shim compares to trust a cached key check: format, GnuPG home, gpg.program, key."""
+    """What the shim compares to trust a cached key check: format, GnuPG home (ssh: the agent), gpg.program, key."""
     from srcprov.recording.signer import signing_config
 
     fmt, key = signing_config(repo)
-    home = os.environ.get("GNUPGHOME") or f"{os.environ.get('HOME', '')}/.gnupg"
+    if fmt == "ssh":
+        home = os.environ.get("SSH_AUTH_SOCK", "")  # an agent's key is usable only with that agent
+    elif fmt == "pem":
+        home = ""
+    else:
+        home = os.environ.get("GNUPGHOME") or f"{os.environ.get('HOME', '')}/.gnupg"
     return f"{fmt} {home} {repo.config('gpg.program') or ''} {key or ''}"
 
 

@@ -15,7 +15,7 @@ from srcprov.recording.writer import Outcome, record_commits
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
-    from srcprov.signing.gnupg import KeySigner
+    from srcprov.signing import Signer
 
 
 
@@ -56,7 +56,7 @@ def _beat(repo: Repo) -> None:
 class _BeatingSigner:
     """A signer that marks progress after each signature (see _worker_lock's STALL)."""
 
-    def __init__(self, repo: Repo, signer: KeySigner) -> None:
+    def __init__(self, repo: Repo, signer: Signer) -> None:
         self._repo = repo
         self._signer = signer
 
@@ -141,7 +141,7 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
                 for (fmt, key), group in _by_key(repo, entries).items():
                     try:
                         signer = make_signer(repo, key, fmt, sign_timeout)
-                        res = record_commits(repo, group, cast("KeySigner", _BeatingSigner(repo, signer)))
+                        res = record_commits(repo, group, cast("Signer", _BeatingSigner(repo, signer)))
                     except SrcprovError as err:
                         res = Outcome(failed=[(e.commit, str(err)) for e in group])
                     gone = {c for c, why in res.failed if why.startswith("no such")}

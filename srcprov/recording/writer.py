@@ -22,7 +22,7 @@ from srcprov.recording.statements import (
 if TYPE_CHECKING:
     from srcprov.git import Repo
     from srcprov.recording.queue import Entry
-    from srcprov.signing.gnupg import KeySigner
+    from srcprov.signing import Signer
 
 # How long before the commit a pre-commit run still counts as this commit's (an editor open on the message).
 PRECOMMIT_WINDOW = 3600
@@ -72,7 +72,7 @@ def _replaceable(line: bytes) -> bool:
 def record_commits(
     repo: Repo,
     entries: list[Entry],
-    signer: KeySigner,
+    signer: Signer,
     *,
     force: bool = False,
     claims: tuple[str, ...] = (),

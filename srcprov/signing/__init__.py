@@ -3,7 +3,8 @@ backend-neutral results they return, and the choice of a backend. Trust decision
 (see `srcprov.trust`): a verifier says what a signature *is*, never whether the policy accepts it.
 
 Backends: `gnupg` signs with the user's gpg; `sequoia` verifies OpenPGP in process (pysequoia) against
-the policy's keys only.
+the policy's keys only; `ssh` signs through ssh-keygen and verifies SSHSIG in process; `pem` signs and
+verifies raw ECDSA P-256 / Ed25519 keys in process (both on `cryptography`).
 """
 
 from __future__ import annotations
@@ -84,22 +85,38 @@ class SignatureVerifier(ABC):
 
     kind: str = ""
 
-    def verify(self, data: bytes, sig: bytes) -> SigCheck:
-        """What SIG is over DATA."""
+    def verify(self, data: bytes, sig: bytes, keyid: str | None = None) -> SigCheck:
+        """What SIG is over DATA; KEYID is the envelope's (unauthenticated) hint of the key that made it."""
         try:
-            return self._verify(data, sig)
+            return self._verify(data, sig, keyid)
         except Exception as e:  # a backend's failure on hostile input is a bad signature, never a crash
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             return SigCheck(SigStatus.BAD, detail=f"unreadable signature: {first}")
 
     @abstractmethod
-    def _verify(self, data: bytes, sig: bytes) -> SigCheck:
+    def _verify(self, data: bytes, sig: bytes, keyid: str | None = None) -> SigCheck:
         """The backend's check; may raise on hostile input."""
 
     @property
     @abstractmethod
     def key_states(self) -> Mapping[str, KeyState]:
         """Lifecycle facts per (sub)key id, as the policy's key files state them."""
+
+
+KINDS = ("openpgp", "ssh", "pem")
+
+
+def kind_of_keyid(keyid: str | None) -> str:
+    """The kind of signature an envelope's keyid names (SPEC Signatures): `SHA256:...` is ssh, 64 lower-case
+    hex digits pem, anything else openpgp. The keyid is unauthenticated: it only picks the verifier, and a
+    signature of another kind than its keyid says fails that verifier."""
+    if keyid is None:
+        return "openpgp"
+    if keyid.startswith("SHA256:"):
+        return "ssh"
+    if len(keyid) == 64 and keyid == keyid.lower() and all(c in "0123456789abcdef" for c in keyid):
+        return "pem"
+    return "openpgp"
 
 
 def verifier_for(kind: str, keys: Mapping[str, bytes]) -> SignatureVerifier:
@@ -110,4 +127,12 @@ def verifier_for(kind: str, keys: Mapping[str, bytes]) -> SignatureVerifier:
         from srcprov.signing.sequoia import SequoiaVerifier
 
         return SequoiaVerifier(keys)
+    if kind == "ssh":
+        from srcprov.signing.ssh import SshVerifier
+
+        return SshVerifier(keys)
+    if kind == "pem":
+        from srcprov.signing.pem import PemVerifier
+
+        return PemVerifier(keys)
     raise SrcprovError(f"no verifier for signatures of kind {kind!r}")

@@ -120,7 +120,7 @@ class SequoiaVerifier(SignatureVerifier):
         valid = res.valid_sigs
         return str(valid[0].signing_key).upper() if valid else None
 
-    def _verify(self, data: bytes, sig: bytes) -> SigCheck:
+    def _verify(self, data: bytes, sig: bytes, keyid: str | None = None) -> SigCheck:
         try:
             info = strict_detached_signature(sig)
         except BadPacket as e:

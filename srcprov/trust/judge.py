@@ -1,6 +1,6 @@
 """The one trust decision: may this signature stand for ROLE under the policy, at the time it was made?
 
-Written once, over any kind of key (OpenPGP, and later SSH and PEM): a verifier says what a signature is
+Written once, over any kind of key (OpenPGP, SSH and PEM): a verifier says what a signature is
 (`srcprov.signing.SigCheck`), the policy says who may sign what, and this module combines the two.
 Records, reviews, build attestations, forge records and VSAs are all judged here.
 """
@@ -103,6 +103,13 @@ def judge_signature(
         return Judgement(False, False, keyid, listed, role,
                          f"{email} is not among the emails the policy allows {keyid}")
     when = check.created if check.created is not None else signed_at
+    if check.created is None and when is not None and not_before is not None:
+        # A time taken from a notes commit (SSH, PEM) is whatever that commit's committer wrote: it can
+        # never make a record older than the commit the record describes.
+        if when < not_before - CLOCK_SKEW:
+            return Judgement(False, False, keyid, listed, role,
+                             "the notes commit that first holds it is dated before the commit it describes was made")
+        when = max(when, not_before)
     problem = _lifecycle_problem(listed, check, states, when)
     if problem:
         return Judgement(False, False, keyid, listed, role, problem)

@@ -14,9 +14,60 @@ from srcprov.errors import PolicyNotFound, SrcprovError
 from srcprov.model.timefmt import parse_duration, parse_rfc3339
 
 ROLES = ("author", "maintainer", "reviewer", "builder", "source")
-KINDS = ("openpgp",)  # ssh and pem come with their verifiers
+KINDS = ("openpgp", "ssh", "pem")
 POLICY_DIR = ".srcprov"
 _FPR = re.compile(r"^[0-9A-F]{40}([0-9A-F]{24})?$")
+_KEY_SUFFIX = {".asc": "openpgp", ".pub": "ssh", ".pem": "pem"}
+
+
+def normal_keyid(kind: str, keyid: str) -> str:
+    """A key id as the policy keeps it: OpenPGP upper-case without spaces, PEM lower-case, SSH as it is (base64)."""
+    if kind == "ssh":
+        return keyid.strip()
+    if kind == "pem":
+        return keyid.strip().lower()
+    return keyid.replace(" ", "").upper()
+
+
+def valid_keyid(kind: str, keyid: str) -> bool:
+    """Whether KEYID (normalised) has the shape SPEC Signatures gives keys of KIND."""
+    from srcprov.signing import pem, ssh
+
+    if kind == "ssh":
+        return ssh.is_keyid(keyid)
+    if kind == "pem":
+        return pem.is_keyid(keyid)
+    return bool(_FPR.match(keyid))
+
+
+def key_file_name(kind: str, keyid: str) -> str:
+    """The name of KEYID's file under .srcprov/keys/."""
+    if kind == "ssh":
+        from srcprov.signing.ssh import keyid_file_name
+
+        return keyid_file_name(keyid)
+    return f"{keyid}.{'pem' if kind == 'pem' else 'asc'}"
+
+
+def read_key_file(name: str, data: bytes, source: str) -> tuple[str, str] | None:
+    """(kind, key id) of a file in .srcprov/keys/ named NAME; None for a file that is not a key. The key id
+    of an SSH or PEM key is computed from its bytes, and the name must be the one that key id gives."""
+    from srcprov.signing import pem, ssh
+
+    suffix = name[name.rfind("."):] if "." in name else ""
+    kind = _KEY_SUFFIX.get(suffix)
+    if kind is None:
+        return None
+    stem = name[: -len(suffix)]
+    if kind == "openpgp":
+        return kind, stem.upper()
+    try:
+        keyid = ssh.keyid_of_key_file(data) if kind == "ssh" else pem.keyid_of_key_file(data)
+    except ValueError as e:
+        raise _err(source, f"keys/{name}: {e}") from None
+    if key_file_name(kind, keyid) != name:
+        raise _err(source, f"keys/{name} holds the key {keyid}, whose file is keys/{key_file_name(kind, keyid)}")
+    return kind, keyid
 _TOP_KEYS = {"version", "signers", "checks", "require"}
 _SIGNER_KEYS = {"name", "kind", "fingerprint", "emails", "roles", "until"}
 _CHECK_KEYS = {"name", "command", "timeout", "required"}
@@ -68,14 +119,14 @@ class Policy:
     def signer(self, keyid: str | None, role: str) -> Signer | None:
         """The signer entry for a key id holding ROLE, or None."""
         for s in self.signers:
-            if s.fingerprint == (keyid or "").upper() and role in s.roles:
+            if s.fingerprint == normal_keyid(s.kind, keyid or "") and role in s.roles:
                 return s
         return None
 
     def listed(self, keyid: str | None) -> Signer | None:
         """The signer entry for a key id, whatever its roles."""
         for s in self.signers:
-            if s.fingerprint == (keyid or "").upper():
+            if s.fingerprint == normal_keyid(s.kind, keyid or ""):
                 return s
         return None
 
@@ -116,8 +167,9 @@ def policy_digest(text: bytes, keys: dict[str, bytes]) -> str:
     return h.hexdigest()
 
 
-def parse_policy(text: bytes, keys: dict[str, bytes], source: str) -> Policy:
-    """A Policy from policy.toml's bytes and the key files found beside it; unknown keys are an error."""
+def parse_policy(text: bytes, keys: dict[str, bytes], source: str, kinds: dict[str, str] | None = None) -> Policy:
+    """A Policy from policy.toml's bytes and the key files found beside it (key id -> bytes; KINDS: key id ->
+    the kind its file holds); unknown keys are an error."""
     try:
         doc: dict[str, Any] = tomllib.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
@@ -136,9 +188,9 @@ def parse_policy(text: bytes, keys: dict[str, bytes], source: str) -> Policy:
         kind = s.get("kind", "openpgp")
         if kind not in KINDS:
             raise _err(source, f"signers[{i}] has kind {kind!r}: this version verifies {', '.join(KINDS)} keys only")
-        fpr = str(s.get("fingerprint", "")).replace(" ", "").upper()
-        if not _FPR.match(fpr):
-            raise _err(source, f"signers[{i}] has no valid fingerprint: {s.get('fingerprint')!r}")
+        fpr = normal_keyid(kind, str(s.get("fingerprint", "")))
+        if not valid_keyid(kind, fpr):
+            raise _err(source, f"signers[{i}] has no valid fingerprint (a {kind} key id): {s.get('fingerprint')!r}")
         roles = s.get("roles", ["author"])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _err(source, f"signers[{i}].roles must be a list of strings")
@@ -153,7 +205,9 @@ def parse_policy(text: bytes, keys: dict[str, bytes], source: str) -> Policy:
             raise _err(source, f"signers[{i}].name must be a string")
         until = _time(s["until"], f"signers[{i}].until", source) if "until" in s else None
         if fpr not in keys:
-            raise _err(source, f"no public key for signer {fpr} (expected keys/{fpr}.asc)")
+            raise _err(source, f"no public key for signer {fpr} (expected keys/{key_file_name(kind, fpr)})")
+        if kinds is not None and kinds.get(fpr, kind) != kind:
+            raise _err(source, f"signers[{i}] is of kind {kind} but its key file holds an {kinds[fpr]} key")
         signers.append(Signer(name, fpr, tuple(emails), tuple(roles), kind, until))
     checks = []
     raw_checks = doc.get("checks", [])
@@ -199,12 +253,31 @@ def load_policy_dir(directory: Path, source: str | None = None) -> Policy:
         raise PolicyNotFound(f"no policy at {path}: run `srcprov policy init`") from None
     except OSError as e:
         raise SrcprovError(f"cannot read policy {path}: {e.strerror}") from None
-    keys = {}
+    files = {}
     keydir = directory / "keys"
     if keydir.is_dir():
-        for f in keydir.glob("*.asc"):
-            keys[f.stem.upper()] = f.read_bytes()
-    return parse_policy(text, keys, source)
+        for f in keydir.iterdir():
+            if f.suffix in _KEY_SUFFIX:
+                try:
+                    files[f.name] = f.read_bytes()
+                except OSError as e:
+                    raise SrcprovError(f"cannot read policy key {f}: {e.strerror}") from None
+    keys, kinds = _keys(files, source)
+    return parse_policy(text, keys, source, kinds)
+
+
+def _keys(files: dict[str, bytes], source: str) -> tuple[dict[str, bytes], dict[str, str]]:
+    """(key id -> bytes, key id -> kind) of the files in .srcprov/keys/ (name -> bytes)."""
+    keys: dict[str, bytes] = {}
+    kinds: dict[str, str] = {}
+    for name in sorted(files):
+        found = read_key_file(name, files[name], source)
+        if found is None:
+            continue
+        kind, keyid = found
+        keys[keyid] = files[name]
+        kinds[keyid] = kind
+    return keys, kinds
 
 
 def load_policy_rev(repo: Any, rev: str) -> Policy:
@@ -221,12 +294,13 @@ def load_policy_rev(repo: Any, rev: str) -> Policy:
     if not isinstance(tree, pygit2.Tree) or "policy.toml" not in tree:
         raise PolicyNotFound(f"no {POLICY_DIR}/policy.toml committed at {rev}")
     text = repo.pg[tree["policy.toml"].id].data
-    keys = {}
+    files = {}
     if "keys" in tree:
         for e in repo.pg[tree["keys"].id]:
-            if e.name.endswith(".asc"):
-                keys[e.name[: -len(".asc")].upper()] = repo.pg[e.id].data
-    return dataclasses.replace(parse_policy(text, keys, source), anchor=str(commit.id))
+            if e.name is not None and e.name.endswith(tuple(_KEY_SUFFIX)) and e.type_str == "blob":
+                files[e.name] = repo.pg[e.id].data
+    keys, kinds = _keys(files, source)
+    return dataclasses.replace(parse_policy(text, keys, source, kinds), anchor=str(commit.id))
 
 
 def load_policy(repo: Any, policy_dir: str | None = None, policy_rev: str | None = None) -> Policy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +16,14 @@ from srcprov.model.statements import CommitFacts, CommitProvenance, Person, Pred
 from srcprov.model.status import RANK, CommitStatus, RecordStatus
 from srcprov.model.timefmt import parse_rfc3339
 from srcprov.notes import NoteEntry, blob_sizes, list_notes, load_note, note_lines
+from srcprov.signing import SigStatus
 from srcprov.trust.judge import Judgement, best_judgement, judge_signature
 
 if TYPE_CHECKING:
     import pygit2
 
     from srcprov.git import Repo
-    from srcprov.signing import SigCheck, SignatureVerifier
+    from srcprov.signing import KeyState, SigCheck, SignatureVerifier
     from srcprov.trust.policy import Policy
 
 RECORD_STATUSES = tuple(str(s) for s in RecordStatus)
@@ -162,6 +163,11 @@ class Verifier:
         self._verifiers: dict[str, SignatureVerifier] = {}
         self._protected: set[str] | None = None
         self._now = int(time.time())
+        self._batch: set[str] = set()  # the commits whose records are being checked (for first_held's one walk)
+        self._held: dict[tuple[str, bytes], int] | None = None
+        self._held_for: set[str] = set()
+        self._merged_states: dict[str, KeyState] = {}
+        self._states_of = 0
 
     def in_protected_history(self, commit: str) -> bool:
         """Whether COMMIT is the policy's revision or one of its ancestors (read once, when first asked)."""
@@ -188,31 +194,60 @@ class Verifier:
             self._verifiers[kind] = verifier_for(kind, self.policy.keys_of_kind(kind))
         return self._verifiers[kind]
 
-    def judge_envelope(self, env: Envelope, roles: tuple[str, ...], *, email: str | None = None,
-                       not_before: int | None = None) -> Judgement:
-        """The best verdict among an envelope's signatures for ROLES (an attestation: no commit it describes)."""
-        v = self.signatures()
+    def check_signatures(self, env: Envelope) -> list[SigCheck]:
+        """What each of an envelope's signatures is over its PAE, each checked by the verifier of the kind its
+        keyid names (an unauthenticated hint: a signature of another kind fails there)."""
+        from srcprov.signing import kind_of_keyid
+
         data = env.pae()
-        checks = [v.verify(data, s.sig) for s in env.signatures]
-        return self.judge_checks(checks, roles, email=email, not_before=not_before)
+        return [self.signatures(kind_of_keyid(s.keyid)).verify(data, s.sig, s.keyid) for s in env.signatures]
+
+    def _states(self) -> Mapping[str, KeyState]:
+        """Lifecycle facts of every key of the verifiers made so far (the checks being judged came from them)."""
+        if self._states_of != len(self._verifiers):
+            self._merged_states = {k: st for v in self._verifiers.values() for k, st in v.key_states.items()}
+            self._states_of = len(self._verifiers)
+        return self._merged_states
+
+    def first_held(self, commit: str, line: bytes) -> int | None:
+        """The time of the notes commit that first held LINE in COMMIT's note (SSH and PEM signatures state no
+        time of their own), or None. The notes history is walked once, for every commit of the batch."""
+        if self._held is None or commit.lower() not in self._held_for:
+            from srcprov.notes import first_held_times
+
+            self._held_for = set(self._batch) | {commit.lower()}
+            self._held = first_held_times(self.repo, self._held_for)
+        return self._held.get((commit.lower(), line))
+
+    def judge_envelope(self, env: Envelope, roles: tuple[str, ...], *, email: str | None = None,
+                       not_before: int | None = None, signed_at: int | None = None) -> Judgement:
+        """The best verdict among an envelope's signatures for ROLES (an attestation: no commit it describes).
+
+        SIGNED_AT stands for the time of signatures that state none (SSH, PEM): for an attestation, the time
+        its signed statement gives (as an OpenPGP signature's own time, the signer's word)."""
+        return self.judge_checks(self.check_signatures(env), roles, email=email, not_before=not_before,
+                                 signed_at=signed_at)
 
     def judge_checks(self, checks: list[SigCheck], roles: tuple[str, ...], *, email: str | None = None,
-                     not_before: int | None = None, commit: str | None = None) -> Judgement:
+                     not_before: int | None = None, commit: str | None = None,
+                     signed_at: int | None = None) -> Judgement:
         """The best verdict among already verified signatures (of a record describing COMMIT, when given)."""
-        states = self.signatures().key_states
+        states = self._states()
 
         def in_history() -> bool:
             return commit is not None and self.in_protected_history(commit)
 
         protected = in_history if self.policy.anchor is not None else None
         return best_judgement(judge_signature(self.policy, c, roles, states, email=email, not_before=not_before,
-                                              now=self._now, protected=protected) for c in checks)
+                                              signed_at=signed_at, now=self._now, protected=protected)
+                              for c in checks)
 
     def check_lines(
         self, items: list[tuple[str, bytes]], progress: Callable[[int, int], None] | None = None
     ) -> list[RecordResult]:
         """A RecordResult for each (commit id it is attached to, record line)."""
         out = []
+        self._batch = {cid.lower() for cid, _ in items}
         for i, (cid, line) in enumerate(items):
             out.append(self.check_line(cid, line))
             if progress is not None and (i + 1) % 200 == 0:
@@ -253,14 +288,17 @@ class Verifier:
             email = commit.committer.raw_email.decode("utf-8", "backslashreplace") if commit is not None else None
         else:
             email = rec.reviewer.email
-        v = self.signatures()
-        checks = [v.verify(env.pae(), s.sig) for s in env.signatures]
-        j = self.judge_checks(checks, roles, email=email, not_before=not_before, commit=attached_to)
+        checks = self.check_signatures(env)
+        # SSH and PEM signatures state no time: theirs is the notes commit's that first held the record.
+        signed_at = (self.first_held(attached_to, line)
+                     if any(c.created is None and c.status != SigStatus.BAD for c in checks) else None)
+        j = self.judge_checks(checks, roles, email=email, not_before=not_before, commit=attached_to,
+                              signed_at=signed_at)
         email_problem = None
         if not j.trusted and not j.bad and email is not None:
             # Is it the signer, or only the identity the record speaks for? The latter ranks after
             # subject and content mismatches (a copied record is named as one).
-            alone = self.judge_checks(checks, roles, not_before=not_before, commit=attached_to)
+            alone = self.judge_checks(checks, roles, not_before=not_before, commit=attached_to, signed_at=signed_at)
             if alone.trusted:
                 email_problem, j = j.reason, alone
         r.signer = j.keyid
