@@ -511,6 +511,10 @@ def report(
     by: str = typer.Option("dir", "--by", help="Group rows by dir or file."),
     depth: int = typer.Option(1, "--depth", help="Directory depth for --by dir."),
     path: list[str] | None = typer.Option(None, "--path", help="Only paths matching this glob (repeatable)."),
+    ignore_revs_file: str | None = typer.Option(
+        None, "--ignore-revs-file", help="Attribute as git blame --ignore-revs-file FILE does."),
+    history: bool = typer.Option(False, "--history", help="Add code age over time: lines alive by year written."),
+    step: str | None = typer.Option(None, "--step", help="With --history: sample every STEP (default 30d)."),
     fmt: str = typer.Option("table", "--format", help="table, json, markdown, csv or html."),
     output: str | None = typer.Option(None, "--output", help="Write to FILE instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
@@ -533,7 +537,8 @@ def report(
         print(f"srcprov: warning: {e}; coverage counts every commit as missing", file=sys.stderr)
     run_report(repo, rev=rev, as_of=as_of, date_field=date, buckets=buckets, windows=windows, by=by, depth=depth,
                paths=list(path or []), fmt=fmt, output=output, facts_for=facts_for,
-               progress=fmt != "json" and sys.stderr.isatty())
+               progress=fmt != "json" and sys.stderr.isatty(), ignore_revs_file=ignore_revs_file,
+               history=history, step=step)
 
 
 # --- doctor / demo ----------------------------------------------------------------------------
