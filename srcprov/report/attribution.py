@@ -489,6 +489,8 @@ def blame_pool(
                 runs = resolve_entries(ranged[key], files[key].lines, resolved)
                 if runs is not None:
                     finish(key, runs)
+                    if cache:
+                        cache.stats.ranged += 1
                 elif any(e.boundary and (e.commit, e.path) in ranged and (e.commit, e.path) not in resolved
                          for e in ranged[key]):
                     waiting.append(key)

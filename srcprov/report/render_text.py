@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import json
+import textwrap
 from typing import Any
 
 import tabulate as _tabulate_module
@@ -171,7 +172,7 @@ def _flagged(hotspot: dict[str, Any]) -> str:
 
 
 # Columns of the history table: at most this many samples, evenly spread, the first and the last included.
-HISTORY_COLUMNS = 5
+HISTORY_COLUMNS = 4
 
 
 def spread(n: int, k: int) -> list[int]:
@@ -201,9 +202,12 @@ def _history_section(history: dict[str, Any], fmt: str, width: int | None) -> tu
     rows.append(["all", *(sum(samples[i]["cohorts"].values()) for i in cols), "", ""])
     body = _fit(rows, headers, fmt, width, colalign=("left",) + ("right",) * (len(headers) - 1)) if samples else "none"
     first, last = (samples[0]["date"][:10], samples[-1]["date"][:10]) if samples else ("-", "-")
-    body = (f"{len(samples)} samples every {history['step']} along the first-parent history, {first} to {last}; "
-            f"lines alive at each by the year (UTC) their commit was authored\n\n{body}\n\n"
-            f"{half_life_text(history['halfLifeDays'])}")
+    intro = (f"{len(samples)} samples every {history['step']} along the first-parent history, {first} to {last}: "
+             f"lines alive at each by the year (UTC) their commit was authored, as git blame at the sample says.")
+    half = half_life_text(history["halfLifeDays"])
+    if width is not None:
+        intro, half = textwrap.fill(intro, width), textwrap.fill(half, width)
+    body = f"{intro}\n\n{body}\n\n{half}"
     return ("Code age over time", body)
 
 
