@@ -71,12 +71,15 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
 
 
 def _number(v: float) -> str:
-    """A tick label: 12, 1.5k, 2M."""
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:g}M"
-    if abs(v) >= 1e3:
-        return f"{v / 1e3:g}k"
-    return f"{v:g}"
+    """A tick label: 12, 1.5k, 2M (at most one decimal)."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:.1f}".removesuffix(".0") + suffix
+    return f"{v:.1f}".removesuffix(".0")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _percent_axis(x0: float, width: float, y: float, title: str) -> str:
@@ -142,8 +145,10 @@ def churn_age_chart(report: Report) -> str:
     x_ticks = nice_ticks(max_x)
     max_x = x_ticks[-1]
 
+    pad = 14  # bubbles at age 0 clear the y-axis labels
+
     def sx(v: float) -> float:
-        return left + w * v / max_x
+        return left + pad + (w - pad) * v / max_x
 
     # A square-root y scale keeps a few busy files from flattening the rest.
     def sy(v: float) -> float:
@@ -185,12 +190,17 @@ def churn_age_chart(report: Report) -> str:
         note = f" ({kind})" if kind else ""
         body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{radius(n):.1f}" fill="{fill}" fill-opacity="0.45" '
                     f'stroke="{stroke}"><title>{escape(path)}{note}: {n} lines, {y} changed, {x:.0f}d</title></circle>')
+    placed: list[tuple[float, float, float]] = []  # (left, right, baseline) of the labels drawn
     for x, y, n, path in ordered[:LABELLED_BUBBLES]:
         name = path.rsplit("/", 1)[-1]
         name = name if len(name) <= 24 else name[:23] + "…"
         cx, cy, r = sx(x), sy(y), radius(n)
         anchor = "end" if cx > left + w * 0.75 else "start"
         tx = cx - r - 3 if anchor == "end" else cx + r + 3
+        span = (tx - 6 * len(name), tx) if anchor == "end" else (tx, tx + 6 * len(name))
+        if any(a < span[1] and span[0] < b and abs(base - (cy + 4)) < 12 for a, b, base in placed):
+            continue  # it would print over a label already there (the tooltip still names it)
+        placed.append((*span, cy + 4))
         body.append(f'<text x="{tx:.1f}" y="{cy + 4:.1f}" text-anchor="{anchor}" class="label">{escape(name)}</text>')
     return _svg("churn-age", top + h + 44, "".join(body), "churn against age per file")
 
@@ -223,7 +233,7 @@ def capture_chart(report: Report) -> tuple[str, str]:
         body.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end">{pct}%</text>'
                     f'<line x1="{left}" y1="{y}" x2="{left + w}" y2="{y}" stroke="#eee"/>')
     body.append(f'<text x="12" y="{top + h / 2}" transform="rotate(-90 12 {top + h / 2})" text-anchor="middle" '
-                f'class="axis">verified (% of the week\'s commits)</text>')
+                f'class="axis">verified commits (%)</text>')
     if not weekly:
         body.append(f'<text x="{left + 10}" y="{top + h / 2}">no commits</text>')
         return _svg("capture", top + h + 40, "".join(body), "capture rate per week"), "No commits."
@@ -232,6 +242,7 @@ def capture_chart(report: Report) -> tuple[str, str]:
     weeks = [_iso_week(first + timedelta(weeks=i)) for i in range((last - first).days // 7 + 1)]
     n = len(weeks)
     bw = w / n
+    bar = min(bw * 0.8, 40.0)  # a few weeks do not make a wall of green
     step = max(1, math.ceil(n / 8))
     shown = with_commits = 0
     for i, name in enumerate(weeks):
@@ -242,18 +253,19 @@ def capture_chart(report: Report) -> tuple[str, str]:
             shown += wk["commits"]
             if wk["verified"]:
                 bh = h * wk["share"]
-                body.append(f'<rect x="{x + bw * 0.1:.1f}" y="{top + h - bh:.1f}" width="{max(1.0, bw * 0.8):.1f}" '
+                body.append(f'<rect x="{x + (bw - bar) / 2:.1f}" y="{top + h - bh:.1f}" width="{max(1.0, bar):.1f}" '
                             f'height="{bh:.1f}" fill="#31a354"><title>{name}: {wk["verified"]}/{wk["commits"]} '
                             f'verified</title></rect>')
             else:
-                body.append(f'<rect x="{x + bw * 0.1:.1f}" y="{top + h - 3:.1f}" width="{max(1.0, bw * 0.8):.1f}" '
+                body.append(f'<rect x="{x + (bw - bar) / 2:.1f}" y="{top + h - 3:.1f}" width="{max(1.0, bar):.1f}" '
                             f'height="3" fill="#bdbdbd"><title>{name}: 0/{wk["commits"]} verified</title></rect>')
         if i % step == 0:
             body.append(f'<line x1="{x + bw / 2:.1f}" y1="{top + h}" x2="{x + bw / 2:.1f}" y2="{top + h + 4}" '
                         f'stroke="#888"/><text x="{x + bw / 2:.1f}" y="{top + h + 16}" text-anchor="middle">{name}</text>')
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle" class="axis">'
                 f'ISO week ({escape(doc["dateField"])} date of the commits)</text>')
-    caption = (f"Weeks {weeks[0]} to {weeks[-1]} ({n} weeks, {with_commits} with commits, {shown} commits). "
+    caption = (f"Weeks {weeks[0]} to {weeks[-1]} ({_plural(n, 'week')}, {with_commits} with commits, "
+               f"{_plural(shown, 'commit')}). "
                f"Green bar: the share of that week's commits that verify; grey mark: commits, none verified; "
                f"nothing: no commits that week.")
     return _svg("capture", top + h + 40, "".join(body), "capture rate per week"), caption
@@ -263,18 +275,18 @@ def origin_chart(report: Report) -> str:
     """One 100% bar of lines by origin, with a legend and a percentage axis."""
     origins = report.doc["origin"]
     total = sum(o["lines"] for o in origins)
-    width = CHART_WIDTH - 20
+    x0, width = 12.0, CHART_WIDTH - 32
     body = [_legend([(f"{o['origin']} {_pct(o['share'])}", _origin_colour(o["origin"], i))
                      for i, o in enumerate(origins)], 0, title="origin:")]
-    x = 0.0
+    x = x0
     for i, o in enumerate(origins):
         w = width * o["lines"] / total if total else 0
         body.append(f'<rect x="{x:.1f}" y="22" width="{w:.1f}" height="28" fill="{_origin_colour(o["origin"], i)}">'
                     f'<title>{escape(o["origin"])}: {o["lines"]} lines</title></rect>')
         x += w
     if not total:
-        body.append(f'<rect x="0" y="22" width="{width}" height="28" fill="#eee"/>')
-    body.append(_percent_axis(0, width, 52, f"share of the {total} lines at the revision"))
+        body.append(f'<rect x="{x0}" y="22" width="{width}" height="28" fill="#eee"/>')
+    body.append(_percent_axis(x0, width, 52, f"share of the {total} lines at the revision"))
     return _svg("origin", 94, "".join(body), "origin of lines")
 
 
@@ -360,7 +372,8 @@ def cohort_chart(history: dict) -> str:
         below = above
     body.append(f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#888"/>'
                 f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#888"/>')
-    for t, label in _year_ticks(t0, t1):
+    ticks = _year_ticks(t0, t1) if len(samples) > 1 else [(t0, samples[0]["date"][:10])]
+    for t, label in ticks:
         if t0 <= t <= t1:
             body.append(f'<line x1="{sx(t):.1f}" y1="{top + h}" x2="{sx(t):.1f}" y2="{top + h + 4}" stroke="#888"/>'
                         f'<text x="{sx(t):.1f}" y="{top + h + 16}" text-anchor="middle">{label}</text>')
@@ -395,6 +408,9 @@ def survival_chart(history: dict) -> str:
                     f'<text x="{left - 6}" y="{sy(pct / 100) + 4:.1f}" text-anchor="end">{pct}%</text>')
     for v in x_ticks:
         body.append(f'<text x="{sx(v * unit):.1f}" y="{top + h + 16}" text-anchor="middle">{v:g}</text>')
+    if len(curve) < 2:
+        body.append(f'<text x="{left + 12}" y="{top + 20}">too short a history: survival needs samples at least '
+                    f'one step ({escape(history["step"])}) apart</text>')
     if curve:
         path = " ".join(f"{sx(p['days']):.1f},{sy(p['share']):.1f}" for p in curve)
         body.append(f'<polyline points="{path}" fill="none" stroke="#3182bd" stroke-width="2"/>')
@@ -434,7 +450,7 @@ def _history_parts(history: dict) -> list[str]:
             for y, cs in history["cohortSurvival"].items()]
     return [
         "<h2>Code age over time</h2>",
-        _caption(f"{len(samples)} samples, one every {history['step']} along the first-parent history, {span}. "
+        _caption(f"{_plural(len(samples), 'sample')}, one every {history['step']} along the first-parent history, {span}. "
                  f"Lines alive at each sample by the year (UTC) their commit was authored, as git blame at that "
                  f"sample attributes them; oldest at the bottom."),
         cohort_chart(history),

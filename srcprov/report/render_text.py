@@ -202,7 +202,8 @@ def _history_section(history: dict[str, Any], fmt: str, width: int | None) -> tu
     rows.append(["all", *(sum(samples[i]["cohorts"].values()) for i in cols), "", ""])
     body = _fit(rows, headers, fmt, width, colalign=("left",) + ("right",) * (len(headers) - 1)) if samples else "none"
     first, last = (samples[0]["date"][:10], samples[-1]["date"][:10]) if samples else ("-", "-")
-    intro = (f"{len(samples)} samples every {history['step']} along the first-parent history, {first} to {last}: "
+    count = f"{len(samples)} sample" + ("" if len(samples) == 1 else "s")
+    intro = (f"{count} every {history['step']} along the first-parent history, {first} to {last}: "
              f"lines alive at each by the year (UTC) their commit was authored, as git blame at the sample says.")
     half = half_life_text(history["halfLifeDays"])
     if width is not None:
