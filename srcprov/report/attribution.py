@@ -147,6 +147,14 @@ class _TreeIndex:
         self.oid_size = 32 if repo.object_format == "sha256" else 20
         self.entry = re.compile(rb"([0-7]+) ([^\0]*)\0(.{%d})" % self.oid_size, re.S)
         self.trees: dict[bytes, dict[bytes, tuple[bytes, bytes]]] = {}
+        self.commit_trees: dict[str, bytes] = {}
+
+    def tree_of(self, commit: str) -> bytes:
+        """The raw tree id of COMMIT (remembered: a walk asks for the same merges again and again)."""
+        got = self.commit_trees.get(commit)
+        if got is None:
+            got = self.commit_trees[commit] = self.repo.commit(commit).tree_id.raw
+        return got
 
     def entries(self, tree_id: bytes) -> dict[bytes, tuple[bytes, bytes]]:
         """name -> (raw oid, mode as git writes it, e.g. b"100644", b"40000")."""
@@ -170,6 +178,21 @@ class _TreeIndex:
                 return None
             tree_id = e[0]
         return self.entries(tree_id).get(name)
+
+
+class TreeEntries:
+    """(commit, path) -> (blob, mode) of a regular file, read through one shared tree index."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.trees = _TreeIndex(repo)
+
+    def file_at(self, commit: str, path: bytes) -> tuple[str, int] | None:
+        """The blob and mode of the regular file at PATH in COMMIT, or None (absent, a link, a submodule)."""
+        got = self.trees.lookup(self.trees.tree_of(commit), path)
+        if got is None or got[1] not in (b"100644", b"100755"):
+            return None
+        return got[0].hex(), int(got[1], 8)
 
 
 def _raw_changed_paths(repo: Repo, commit_id: str) -> dict[str, set[bytes]]:
@@ -243,6 +266,8 @@ def start_points(
     files: Iterable[TreeFile],
     cache: ReportCache | None = None,
     changed_paths: ChangedPaths | None = None,
+    store: bool = True,
+    trees: _TreeIndex | None = None,
 ) -> dict[bytes, str]:
     """For each file, the commit where blame of it at the revision (commits[0]) really starts.
 
@@ -251,7 +276,10 @@ def start_points(
     costs a longer blame); going past where blame would stop never happens, because a path moves to a
     parent only when that parent holds the very same entry (blob and mode) at that path. COMMITS lists
     commits[0] and its ancestors children first (other commits may be mixed in: they are passed over);
-    CHANGED_PATHS, when given, answers for every non-merge ancestor (see `changed_paths_of`).
+    CHANGED_PATHS, when given, answers for every non-merge ancestor (see `changed_paths_of`). STORE: keep
+    the answer in the cache for later walks (a revision that is reported, not one looked at in passing);
+    a walk that does not store reads no stored map either (it is a short walk for one file). TREES: a tree
+    index shared by many walks.
     """
     files = list(files)
     if not commits or not files:
@@ -261,7 +289,7 @@ def start_points(
     entry_of = {f.path: (bytes.fromhex(f.blob), b"%o" % f.mode) for f in files}
     if cache is None or not cache.usable_start_points:
         return {f.path: rev for f in files}
-    trees = _TreeIndex(repo)
+    trees = trees or _TreeIndex(repo)
     raw: dict[str, set[bytes]] | None = None
     found: dict[bytes, str] = {}
     pending: dict[str, set[bytes]] = {rev: set(blob_of)}
@@ -271,7 +299,7 @@ def start_points(
         if not paths:
             continue
         steps += 1
-        stored = cache.get_start_points(row.id)
+        stored = cache.get_start_points(row.id) if store else None
         if stored is not None and all(p in stored and stored[p][1] == blob_of[p] for p in paths):
             for p in paths:
                 found[p] = stored[p][0]
@@ -293,7 +321,7 @@ def start_points(
             for parent in row.parents:
                 if not paths:
                     break
-                moved = _same_entries(trees, repo.commit(row.id).tree_id.raw, repo.commit(parent).tree_id.raw, paths, entry_of)
+                moved = _same_entries(trees, trees.tree_of(row.id), trees.tree_of(parent), paths, entry_of)
                 if moved:
                     pending.setdefault(parent, set()).update(moved)
                     paths = paths - moved
@@ -301,7 +329,8 @@ def start_points(
             found[p] = row.id
         if not pending:
             break
-    cache.put_start_points(rev, {p: (found[p], blob_of[p]) for p in blob_of})
+    if store:
+        cache.put_start_points(rev, {p: (found[p], blob_of[p]) for p in blob_of})
     return found
 
 

@@ -33,6 +33,7 @@ class CacheStats:
     rebuilt: int = 0  # entries present but corrupt or stale, recomputed
     blamed: list[bytes] = field(default_factory=list)  # paths blamed in this run
     ranged: int = 0  # of those, blamed only back to an earlier blame of the file (`git blame ^BASE START`)
+    derived: int = 0  # blames derived in process from a parent's blame and git's diff (report.derive)
     samples_computed: int = 0  # history samples counted afresh (not read from the cache)
     samples_cached: int = 0  # history samples read from the cache
 

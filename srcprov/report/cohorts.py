@@ -10,24 +10,32 @@ blames that remain run in one pool. Each sample's count is cached, so a warm run
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from srcprov.git import Repo
 from srcprov.report.attribution import (
+    BINARY_PROBE,
     BlobKinds,
+    ChangedPaths,
     IgnoreRevs,
+    TreeEntries,
     TreeFile,
     blame_pool,
     changed_paths_of,
+    count_lines,
     list_tree,
     start_points,
+    unquote_c,
 )
 from srcprov.report.cache import ReportCache, Runs
 from srcprov.report.commit_graph import blame_env
+from srcprov.report.derive import DIFF_ARGS, Hunk, Step, derive, parse_hunks, plan_steps
 from srcprov.report.history import CommitRow
 from srcprov.report.model import Window, iso_utc
 
@@ -107,19 +115,7 @@ def lines_by_commit(
             else:
                 runs[key] = got
         plans[i] = plan
-    done, total = 0, len(todo)
-    if on_progress and total:
-        on_progress(0, total)
-
-    def finished(_start: str, _f: TreeFile, _got: Runs) -> None:
-        nonlocal done
-        done += 1
-        if on_progress:
-            on_progress(done, total)
-
-    env = blame_env(repo, cache, commits[0].id, len(commits), len(todo))
-    runs.update(blame_pool(repo, [(start, f) for (start, _), f in todo.items()], cache, ignore, on_done=finished,
-                           bases=bases, known=runs, env=env))
+    runs.update(_attribute_all(repo, commits, index, todo, bases, runs, kinds, changed, cache, ignore, on_progress))
     out: list[dict[str, int]] = []
     for i, s in enumerate(samples):
         got = found[i]
@@ -134,6 +130,83 @@ def lines_by_commit(
                 cache.stats.samples_computed += 1
         out.append(got)
     return out
+
+
+def _attribute_all(
+    repo: Repo,
+    commits: list[CommitRow],
+    index: dict[str, int],
+    todo: dict[tuple[str, bytes], TreeFile],
+    bases: dict[tuple[str, bytes], str],
+    known: dict[tuple[str, bytes], Runs],
+    kinds: BlobKinds,
+    changed: ChangedPaths,
+    cache: ReportCache | None,
+    ignore: IgnoreRevs | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> dict[tuple[str, bytes], Runs]:
+    """The blames of TODO: derived in process along single-parent steps where that is what git blame
+    does (report.derive), the rest by git blame (ranged back to BASES where it can be)."""
+    steps: dict[tuple[str, bytes], Step] = {}
+    hunks: dict[tuple[str, bytes], list[Hunk]] = {}
+    # Derivation walks pygit2's parents and follows git's diff: not where git's parents differ (replace
+    # refs, grafts) nor with ignored revisions (blame then passes lines by a guess, not by the diff).
+    if cache is not None and cache.usable_start_points and ignore is None and todo:
+        entries = TreeEntries(repo)
+        memo: dict[tuple[str, bytes], str | None] = {}
+
+        def start_of(rev: str, path: bytes, blob: str, mode: int) -> str | None:
+            i = index.get(rev)
+            if i is None:
+                return None
+            if (rev, path) not in memo:
+                got = start_points(repo, commits[i:], [TreeFile(path, mode, blob)], cache, changed, store=False,
+                                   trees=entries.trees)
+                memo[(rev, path)] = got.get(path)
+            return memo[(rev, path)]
+
+        def line_count(blob: str) -> int | None:
+            if blob not in kinds:
+                data = repo.blob_data(blob)
+                kinds[blob] = None if b"\0" in data[:BINARY_PROBE] else count_lines(data)
+            return kinds[blob]
+
+        steps = plan_steps({c.id: c for c in commits}, {k: f.lines for k, f in todo.items()},
+                           lambda k: k in known or k in todo, start_of, entries.file_at, line_count)
+        need = sorted({s.commit for s in steps.values() if not s.same_blob})
+        if need:
+            out = repo.git(*DIFF_ARGS, input=("\n".join(need) + "\n").encode()).stdout
+            hunks = parse_hunks(out, unquote_c)
+    resolved: dict[tuple[str, bytes], Runs] = dict(known)
+    derived, _ = derive(steps, hunks, resolved)
+    resolved.update(derived)
+    by_git = [k for k in todo if k not in steps]
+    done, total = len([k for k in derived if k in todo]), len(todo)
+    if on_progress and total:
+        on_progress(done, total)
+
+    def finished(_start: str, _f: TreeFile, _got: Runs) -> None:
+        nonlocal done
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+
+    env = blame_env(repo, cache, commits[0].id, len(commits), len(by_git))
+    resolved.update(blame_pool(repo, [(k[0], todo[k]) for k in by_git], cache, ignore, on_done=finished,
+                               bases=bases, known=resolved, env=env))
+    # Steps that waited on git's blames, then whatever could not be derived: git blames it whole.
+    more, _ = derive({k: s for k, s in steps.items() if k not in resolved}, hunks, resolved)
+    resolved.update(more)
+    derived.update(more)
+    done += len([k for k in more if k in todo])
+    left = [k for k in todo if k not in resolved]
+    resolved.update(blame_pool(repo, [(k[0], todo[k]) for k in left], cache, ignore, on_done=finished, env=env))
+    if cache:
+        cache.stats.derived += len(derived)
+        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            list(pool.map(lambda kv: cache.put_attribution(kv[0][0], kv[0][1], steps[kv[0]].blob,
+                                                           steps[kv[0]].nlines, kv[1]), derived.items()))
+    return resolved
 
 
 def year_of(seconds: int) -> str:

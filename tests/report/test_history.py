@@ -95,7 +95,8 @@ def test_cohorts_at_every_sample_equal_git_blame(history, seed: int) -> None:
     years = {y for s in h["samples"] for y, n in s["cohorts"].items() if n}
     assert len(years) >= 3, "the history should span several years"
     assert assert_samples_match_blame(path, h) > 300
-    assert cache.stats.ranged > 0, "samples should blame only back to the previous sample"
+    assert cache.stats.derived > 0, "single-parent steps should be derived from git's diff"
+    assert cache.stats.ranged > 0, "merges should be blamed only back to the previous sample"
     # The last sample is the revision: its cohorts are the report's own lines.
     assert sum(h["samples"][-1]["cohorts"].values()) == doc["totals"]["lines"]
     # Without a cache (no start points): the same answer.
@@ -114,7 +115,8 @@ def test_a_sample_reuses_every_file_unchanged_since_the_previous_sample(history)
         bound += sum(1 for p, b in now.items() if before.get(p) != b)
         before = now
     listed = sum(len(list_tree(Repo(path), rev).text) for rev in samples)
-    assert 0 < len(cache.stats.blamed) <= bound < listed
+    assert 0 < len(cache.stats.blamed) + cache.stats.derived
+    assert len(cache.stats.blamed) <= bound < listed
 
 
 def test_warm_history_redoes_nothing(history, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,7 +137,7 @@ def test_warm_history_redoes_nothing(history, tmp_path: Path, monkeypatch: pytes
     assert c2.stats.samples_cached == len(cold["history"]["samples"])
     calls = log.read_text().splitlines()
     assert calls, "the shim should see the report's other git calls"
-    assert not [c for c in calls if " blame " in f" {c} "]
+    assert not [c for c in calls if " blame " in f" {c} " or " diff-tree " in f" {c} "]
 
 
 def test_a_real_git_merge_with_renames_and_deletions(builder: Builder) -> None:
