@@ -118,17 +118,17 @@ def lines_by_commit(
     runs.update(_attribute_all(repo, commits, index, todo, bases, runs, kinds, changed, cache, ignore, on_progress))
     out: list[dict[str, int]] = []
     for i, s in enumerate(samples):
-        got = found[i]
-        if got is None:
+        alive = found[i]
+        if alive is None:
             count: Counter[str] = Counter()
             for key in plans[i]:
                 for cid, n in runs[key]:
                     count[cid] += n
-            got = dict(count)
+            alive = dict(count)
             if cache:
-                cache.put_sample(s.id, variant, got)
+                cache.put_sample(s.id, variant, alive)
                 cache.stats.samples_computed += 1
-        out.append(got)
+        out.append(alive)
     return out
 
 

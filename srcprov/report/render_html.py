@@ -174,7 +174,7 @@ def churn_age_chart(report: Report) -> str:
                 f'class="axis">lines changed in the last {escape(widest)} (square-root scale)</text>')
     # Size legend, top right: what a circle's size means.
     sizes = sorted({max_l, max(1, round(max_l / 4)), max(1, round(max_l / 25))}, reverse=True)
-    lx = left + w - 10
+    lx: float = left + w - 10
     legend = []
     for n in sizes:
         r = radius(n)
