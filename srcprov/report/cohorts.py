@@ -178,12 +178,10 @@ def _attribute_all(
             out = repo.git(*DIFF_ARGS, input=("\n".join(need) + "\n").encode()).stdout
             hunks = parse_hunks(out, unquote_c)
     resolved: dict[tuple[str, bytes], Runs] = dict(known)
-    derived, _ = derive(steps, hunks, resolved)
-    resolved.update(derived)
-    by_git = [k for k in todo if k not in steps]
-    done, total = len([k for k in derived if k in todo]), len(todo)
-    if on_progress and total:
-        on_progress(done, total)
+    derived: dict[tuple[str, bytes], Runs] = {}
+    failed: set[tuple[str, bytes]] = set()
+    waiting = [k for k in todo if k not in steps]  # git blames these, in sample order
+    done, total = 0, len(todo)
 
     def finished(_start: str, _f: TreeFile, _got: Runs) -> None:
         nonlocal done
@@ -191,14 +189,29 @@ def _attribute_all(
         if on_progress:
             on_progress(done, total)
 
-    env = blame_env(repo, cache, commits[0].id, len(commits), len(by_git))
-    resolved.update(blame_pool(repo, [(k[0], todo[k]) for k in by_git], cache, ignore, on_done=finished,
-                               bases=bases, known=resolved, env=env))
-    # Steps that waited on git's blames, then whatever could not be derived: git blames it whole.
-    more, _ = derive({k: s for k, s in steps.items() if k not in resolved}, hunks, resolved)
-    resolved.update(more)
-    derived.update(more)
-    done += len([k for k in more if k in todo])
+    env = blame_env(repo, cache, commits[0].id, len(commits), len(waiting))
+    # Rounds: derive what can be derived, then blame the keys whose base is known (a ranged blame whose
+    # boundary is not known yet would fall back to a whole one), until nothing moves.
+    while True:
+        more, bad = derive({k: s for k, s in steps.items() if k not in resolved and k not in failed}, hunks, resolved)
+        failed |= bad
+        resolved.update(more)
+        derived.update(more)
+        done += sum(1 for k in more if k in todo)
+        if on_progress and total:
+            on_progress(done, total)
+        ready = [k for k in waiting if k not in bases or (bases[k], k[1]) in resolved]
+        if not ready and not more:
+            ready = waiting  # nothing else will resolve their bases: blame them, falling back where needed
+        if not ready:
+            if not more:
+                break
+            continue
+        chosen = set(ready)
+        waiting = [k for k in waiting if k not in chosen]
+        resolved.update(blame_pool(repo, [(k[0], todo[k]) for k in ready], cache, ignore, on_done=finished,
+                                   bases=bases, known=resolved, env=env))
+    # Whatever could not be derived (a diff that did not fit, a chain through such a step): git blames it.
     left = [k for k in todo if k not in resolved]
     resolved.update(blame_pool(repo, [(k[0], todo[k]) for k in left], cache, ignore, on_done=finished, env=env))
     if cache:
