@@ -312,3 +312,45 @@ def test_survival_and_half_life() -> None:
     assert [(p.days, p.share) for p in curve] == [(0, 1.0), (30, 0.55), (60, 0.4)]
     assert half_life_days(curve) == 40.0  # 30 + 30 * (0.55 - 0.5) / (0.55 - 0.4)
     assert half_life_days(survival_curve(samples, [{"A": 10}, {"A": 10}, {"A": 9}], 30 * DAY)) is None
+
+
+def test_dense_samples_derived_from_git_diffs_equal_git_blame(history) -> None:
+    """Samples a few commits apart: most blames are derived along single-parent steps from git's diffs
+    (repeated lines, CRLF, lines without a final newline), the rest blamed by git; all equal git blame."""
+    path = history(38, 70)
+    doc, cache = history_of(path, step="6h")
+    h = doc["history"]
+    assert len(h["samples"]) >= 15
+    assert cache.stats.derived >= 20 and cache.stats.ranged >= 10
+    assert assert_samples_match_blame(path, h) > 1000
+
+
+def test_linear_edits_with_ambiguous_diffs(builder: Builder) -> None:
+    """Every commit a sample: each step derived from git's diff, on edits where a diff has choices."""
+    b = builder
+    b.time = 1_500_000_000
+    versions = [
+        b"a\nb\na\nb\na\nb\n",
+        b"a\nb\na\nb\na\nb\na\nb\n",  # a repeated pair appended: which pair is new?
+        b"}\n\n}\n\na\nb\na\nb\na\nb\na\nb\n",  # blank lines and braces, where the indent heuristic slides
+        b"}\n\n}\n\na\nb\na\nb\n",
+        b"}\n\n}\n\na\nb\na\nb",  # the final newline goes
+        b"}\r\n\n}\n\na\nb\na\nb\n",  # CRLF on one line, the newline back
+        b"x\n}\r\n\n}\n\na\nb\na\nb\nx\n",
+        b"",
+        b"new\nnew\nnew\n",
+    ]
+    for i, v in enumerate(versions):
+        b.write("f.txt", v)
+        b.write("g.txt", b"".join(b"line %d\n" % j for j in range(i + 1)))
+        b.commit(f"v{i}", days=200)
+    doc, cache = history_of(b.path, step="100d")
+    assert len(doc["history"]["samples"]) == len(versions)
+    assert cache.stats.derived >= 10
+    assert assert_samples_match_blame(b.path, doc["history"]) > 40
+    repo = Repo(b.path)
+    for rev in b.git("rev-list", "main").split():
+        listing = list_tree(repo, rev)
+        got = attribute(repo, list_commits(repo, rev), listing.text, cache)
+        for f in listing.text:
+            assert got.line_commits(f.path) == [c for c, _ in blame_oracle(b.path, rev, f.path)], (rev, f.path)
