@@ -121,9 +121,12 @@ class Repo:
         d.mkdir(exist_ok=True)
         return d
 
-    def git(self, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        """Run git in this repository."""
-        return run_git(["--git-dir", str(self.git_dir), *args], self.cwd, input=input, check=check)
+    def git(
+        self, *args: str, input: bytes | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run git in this repository (ENV: variables to set on top of the clean git environment)."""
+        full = {**no_git_env(), **env} if env else None
+        return run_git(["--git-dir", str(self.git_dir), *args], self.cwd, input=input, check=check, env=full)
 
     def git_text(self, *args: str) -> str:
         """Run git in this repository and return stdout without the final newline."""

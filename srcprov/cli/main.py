@@ -179,6 +179,10 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     policy_dir: str | None = typer.Option(None, "--policy", help="A .srcprov directory (for coverage)."),
     policy_rev: str | None = typer.Option(None, "--policy-rev", help="Use the .srcprov/ committed at REV (for coverage)."),
+    ignore_revs_file: str | None = typer.Option(
+        None, "--ignore-revs-file", help="Attribute as git blame --ignore-revs-file FILE does."),
+    history: bool = typer.Option(False, "--history", help="Add code age over time: lines alive by year written."),
+    step: str | None = typer.Option(None, "--step", help="With --history: sample every STEP (default 30d)."),
 ) -> None:
     """The provenance report: age, churn, authors, coverage, origin, review, hotspots and legacy."""
     from srcprov.commands.report import report as run
@@ -188,7 +192,8 @@ def report(
     try:
         run(open_repo(), rev=rev, policy_dir=policy_dir, policy_rev=policy_rev, warnings=warnings, as_of=as_of,
             date_field=date, buckets=buckets, windows=windows, by=by, depth=depth, paths=list(path or []), fmt=fmt,
-            output=output, progress=fmt != "json" and sys.stderr.isatty())
+            output=output, progress=fmt != "json" and sys.stderr.isatty(), ignore_revs_file=ignore_revs_file,
+            history=history, step=step)
     finally:
         warn(warnings)
 

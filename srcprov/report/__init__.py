@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING
 
 from srcprov.errors import SrcprovError
 from srcprov.progress import ProgressBar
-from srcprov.report.attribution import Attribution, attribute, list_tree
+from srcprov.report.attribution import Attribution, IgnoreRevs, attribute, list_tree, load_ignore_revs
 from srcprov.report.cache import ReportCache
 from srcprov.report.churn import compute_churn, numstat
 from srcprov.report.facts import CommitFacts
 from srcprov.report.history import list_commits
-from srcprov.report.model import Buckets, Report, Window, parse_as_of, parse_buckets, parse_windows
+from srcprov.report.model import Buckets, Report, Window, parse_as_of, parse_buckets, parse_step, parse_windows
 from srcprov.report.summary import build_report
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
 
 __all__ = [
-    "Attribution", "Buckets", "CommitFacts", "Report", "Window", "attribute", "build_report", "compute_churn",
-    "list_commits", "list_tree", "numstat", "parse_as_of", "parse_buckets", "parse_windows", "render",
-    "run_report", "RENDERERS",
+    "Attribution", "Buckets", "CommitFacts", "IgnoreRevs", "Report", "Window", "attribute", "build_report",
+    "compute_churn", "list_commits", "list_tree", "load_ignore_revs", "numstat", "parse_as_of", "parse_buckets",
+    "parse_step", "parse_windows", "render", "run_report", "RENDERERS",
 ]
 
 # Format -> (module, function): a renderer is imported only when its format is asked for.
@@ -81,25 +81,45 @@ def run_report(
     output: str | None = None,
     facts_for: Callable[[list[str]], dict[str, CommitFacts]] | None = None,
     progress: bool = False,
+    ignore_revs_file: str | None = None,
+    history: bool = False,
+    step: str | None = None,
 ) -> None:
-    """Compute the provenance report of REV and write it in FMT to OUTPUT (a file) or stdout."""
+    """Compute the provenance report of REV and write it in FMT to OUTPUT (a file) or stdout.
+
+    IGNORE_REVS_FILE: attribute as `git blame --ignore-revs-file`; HISTORY: add the cohorts over time,
+    sampled every STEP (default 30d) along the first-parent history of REV.
+    """
     if fmt not in RENDERERS:
         raise SrcprovError(f"bad --format: {fmt!r} (expected {', '.join(RENDERERS)})")
     parsed_buckets = parse_buckets(buckets)
     parsed_windows = parse_windows(windows)
+    if step is not None and not history:
+        raise SrcprovError("--step needs --history")
+    history_step = parse_step(step or "30d") if history else None
     if output is not None:
         _check_output(output)
+    ignore = load_ignore_revs(repo, ignore_revs_file) if ignore_revs_file is not None else None
     commit_id = str(repo.resolve_commit(rev).id)
     reference = parse_as_of(repo, as_of)
-    bar = ProgressBar("attributing", enabled=progress and fmt != "json")
+    enabled = progress and fmt != "json"
+    bar = ProgressBar("attributing", enabled=enabled)
+    history_bar = ProgressBar("history", enabled=enabled and history, unit="blames")
+
+    def history_progress(done: int, total: int) -> None:
+        bar.close()  # the attribution of REV is done; the history's bar takes the line
+        history_bar(done, total)
+
     try:
         report = build_report(
             repo, commit_id, as_of=reference, date_field=date_field, buckets=parsed_buckets,
             windows=parsed_windows, by=by, depth=depth, paths=paths, facts_for=facts_for,
-            cache=ReportCache(repo), on_progress=bar,
+            cache=ReportCache(repo), on_progress=bar, ignore=ignore, history_step=history_step,
+            on_history_progress=history_progress,
         )
     finally:
         bar.close()
+        history_bar.close()
     text = render(report, fmt)
     if output is None:
         sys.stdout.write(text)

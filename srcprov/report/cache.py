@@ -1,4 +1,5 @@
-"""The report's caches in the git directory: attribution by (commit, path), blame start points, numstat.
+"""The report's caches in the git directory: attribution by (commit, path), blame start points, numstat,
+and the lines alive at each history sample.
 
 Every entry is immutable once written (it is keyed by commit ids, whose history never changes), carries
 its own key and a checksum, and is written atomically. A read that fails any check is a miss: the caller
@@ -32,6 +33,10 @@ class CacheStats:
     misses: int = 0
     rebuilt: int = 0  # entries present but corrupt or stale, recomputed
     blamed: list[bytes] = field(default_factory=list)  # paths blamed in this run
+    ranged: int = 0  # of those, blamed only back to an earlier blame of the file (`git blame ^BASE START`)
+    derived: int = 0  # blames derived in process from a parent's blame and git's diff (report.derive)
+    samples_computed: int = 0  # history samples counted afresh (not read from the cache)
+    samples_cached: int = 0  # history samples read from the cache
 
 
 def _fingerprint(repo: Repo) -> str:
@@ -98,38 +103,44 @@ class ReportCache:
         )
 
     # --- attribution: (commit, path) -> line runs ------------------------------------------------
-    def _attr_path(self, commit: str, path: bytes) -> Path:
+    # VARIANT names what else changes blame's answer for a key (an ignore-revs list); "" for git's defaults.
+    def _attr_path(self, commit: str, path: bytes, variant: str = "") -> Path:
         assert self.root is not None
-        key = hashlib.sha256(commit.encode() + b"\0" + path).hexdigest()
+        key = hashlib.sha256(commit.encode() + b"\0" + path + (b"\0" + variant.encode() if variant else b"")).hexdigest()
         return self.root / "attr" / key[:2] / key[2:]
 
     @staticmethod
-    def _attr_header(commit: str, path: bytes, blob: str, nlines: int) -> bytes:
-        return json.dumps({"commit": commit, "path": path.hex(), "blob": blob, "lines": nlines}).encode() + b"\n"
+    def _attr_header(commit: str, path: bytes, blob: str, nlines: int, variant: str = "") -> bytes:
+        head = {"commit": commit, "path": path.hex(), "blob": blob, "lines": nlines}
+        if variant:
+            head["variant"] = variant
+        return json.dumps(head).encode() + b"\n"
 
-    def get_attribution(self, commit: str, path: bytes, blob: str, nlines: int) -> Runs | None:
-        """The cached line runs of PATH blamed at COMMIT, or None (a miss, or an entry that fails a check)."""
+    def get_attribution(self, commit: str, path: bytes, blob: str, nlines: int, variant: str = "") -> Runs | None:
+        """The cached line runs of PATH blamed at COMMIT (under VARIANT), or None (a miss, or a failed check)."""
         if not self.enabled:
             return None
-        p = self._attr_path(commit, path)
+        p = self._attr_path(commit, path, variant)
         try:
             data = p.read_bytes()
         except OSError:
             self.stats.misses += 1
             return None
-        runs = self._parse_attribution(data, commit, path, blob, nlines)
+        runs = self._parse_attribution(data, commit, path, blob, nlines, variant)
         if runs is None:
             self.stats.rebuilt += 1
         else:
             self.stats.hits += 1
         return runs
 
-    def _parse_attribution(self, data: bytes, commit: str, path: bytes, blob: str, nlines: int) -> Runs | None:
+    def _parse_attribution(
+        self, data: bytes, commit: str, path: bytes, blob: str, nlines: int, variant: str
+    ) -> Runs | None:
         body = _unsealed(data)
         if body is None:
             return None
         header, _, rest = body.partition(b"\n")
-        if header + b"\n" != self._attr_header(commit, path, blob, nlines):
+        if header + b"\n" != self._attr_header(commit, path, blob, nlines, variant):
             return None  # another key's entry, or the blob changed: stale
         runs: Runs = []
         total = 0
@@ -145,13 +156,13 @@ class ReportCache:
             return None
         return runs if total == nlines else None
 
-    def put_attribution(self, commit: str, path: bytes, blob: str, nlines: int, runs: Runs) -> None:
-        """Store the line runs of PATH blamed at COMMIT."""
+    def put_attribution(self, commit: str, path: bytes, blob: str, nlines: int, runs: Runs, variant: str = "") -> None:
+        """Store the line runs of PATH blamed at COMMIT (under VARIANT)."""
         if not self.enabled:
             return
-        body = self._attr_header(commit, path, blob, nlines) + "".join(f"{c} {n}\n" for c, n in runs).encode()
+        body = self._attr_header(commit, path, blob, nlines, variant) + "".join(f"{c} {n}\n" for c, n in runs).encode()
         try:
-            _write_atomic(self._attr_path(commit, path), _sealed(body))
+            _write_atomic(self._attr_path(commit, path, variant), _sealed(body))
         except OSError:
             pass  # a read-only git directory makes the report slower, not wrong
 
@@ -189,6 +200,47 @@ class ReportCache:
             maps = sorted(self._start_path(commit).parent.iterdir(), key=lambda q: q.stat().st_mtime)
             for old in maps[:-KEEP_START_MAPS]:
                 old.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    # --- history samples: (revision, variant) -> lines alive by blamed commit ----------------------
+    def _sample_path(self, commit: str, variant: str) -> Path:
+        assert self.root is not None
+        key = hashlib.sha256(commit.encode() + b"\0" + variant.encode()).hexdigest()
+        return self.root / "samples" / key[:2] / key[2:]
+
+    def get_sample(self, commit: str, variant: str) -> dict[str, int] | None:
+        """The lines alive at COMMIT by blamed commit, as stored by an earlier history, or None."""
+        if not self.enabled:
+            return None
+        try:
+            data = self._sample_path(commit, variant).read_bytes()
+        except OSError:
+            return None
+        body = _unsealed(data)
+        if body is None:
+            return None
+        try:
+            doc = json.loads(body)
+            if doc.get("commit") != commit or doc.get("variant") != variant:
+                return None
+            lines = doc["lines"]
+            if not isinstance(lines, dict) or not all(
+                isinstance(c, str) and len(c) in (40, 64) and type(n) is int and n > 0 for c, n in lines.items()
+            ):
+                return None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        self.stats.samples_cached += 1
+        return lines
+
+    def put_sample(self, commit: str, variant: str, lines: dict[str, int]) -> None:
+        """Store the lines alive at COMMIT by blamed commit."""
+        if not self.enabled:
+            return
+        doc = {"commit": commit, "variant": variant, "lines": dict(sorted(lines.items()))}
+        try:
+            _write_atomic(self._sample_path(commit, variant), _sealed(json.dumps(doc).encode() + b"\n"))
         except OSError:
             pass
 

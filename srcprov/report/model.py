@@ -77,6 +77,14 @@ def parse_windows(text: str) -> list[Window]:
     return list(_parse_spans(text, "--windows"))
 
 
+def parse_step(text: str) -> Window:
+    """The history's sampling interval from `--step` (one span, e.g. `30d`)."""
+    spans = _parse_spans(text, "--step")
+    if len(spans) != 1:
+        raise SrcprovError(f"bad --step: {text!r} (expected one span, e.g. 30d)")
+    return spans[0]
+
+
 def parse_as_of(repo: Repo, text: str | None, now: int | None = None) -> int:
     """The reference time in epoch seconds: now, an ISO 8601 date/time (UTC unless it says), or a revision's committer time."""
     if text is None:

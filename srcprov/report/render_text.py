@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import json
+import textwrap
 from typing import Any
 
 import tabulate as _tabulate_module
@@ -140,7 +141,7 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
     out.append(("Review", f"lines from reviewed commits: {r['reviewedLines']} ({_pct(r['share'])}); "
                           f"reviewed commits: {r['reviewedCommits']}"))
 
-    rows = [[h["path"], h["lines"], h["commits"], f"{h['ratio']:.2f}", h["score"]] for h in doc["hotspots"]]
+    rows = [[_flagged(h), h["lines"], h["commits"], f"{h['ratio']:.2f}", h["score"]] for h in doc["hotspots"]]
     body = _fit(rows, ["file", "lines", f"commits {widest}", "ratio", "score"], fmt, width,
                 colalign=("left", "right", "right", "right", "right")) if rows else "none"
     out.append(("Hotspots (commits x lines)", body))
@@ -149,6 +150,9 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
     body = _fit(rows, ["file", "lines", f"{names[-1]}"], fmt, width, colalign=("left", "right", "right")) if rows else "none"
     more = len(doc["legacy"]) - TOP
     out.append((f"Legacy (mostly {names[-1]})", body + (f"\n... and {more} more" if more > 0 else "")))
+
+    if "history" in doc:
+        out.append(_history_section(doc["history"], fmt, width))
 
     left_out = t["binaryFiles"] + t["symlinks"] + [s["path"] for s in t["submodules"]]
     if left_out:
@@ -159,6 +163,53 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
         )
         out.append(("Left out", _fit(rows, ["path", "kind"], fmt, width)))
     return out
+
+
+def _flagged(hotspot: dict[str, Any]) -> str:
+    """A hotspot's path, marked when the file looks generated or vendored."""
+    kind = hotspot.get("generated")
+    return f"{hotspot['path']} [{kind}]" if kind else hotspot["path"]
+
+
+# Columns of the history table: at most this many samples, evenly spread, the first and the last included.
+HISTORY_COLUMNS = 4
+
+
+def spread(n: int, k: int) -> list[int]:
+    """K indices spread evenly over range(N), first and last included (all of them when N <= K)."""
+    if n <= k:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
+
+
+def half_life_text(days: float | None) -> str:
+    """The half-life for a reader: days and years, or why there is none."""
+    if days is None:
+        return "half-life: not reached (more than half of the lines seen at each sample are still alive)"
+    return f"half-life: {days:g} days ({days / 365.25:.1f} years)"
+
+
+def _history_section(history: dict[str, Any], fmt: str, width: int | None) -> tuple[str, str]:
+    """Lines alive by the year they were written, at a few samples, with each cohort's peak and survival."""
+    samples = history["samples"]
+    cols = spread(len(samples), HISTORY_COLUMNS)
+    years = list(samples[-1]["cohorts"]) if samples else []
+    headers = ["written"] + [samples[i]["date"][:10] for i in cols] + ["peak", "now/peak"]
+    rows = []
+    for y in years:
+        cs = history["cohortSurvival"][y]
+        rows.append([y, *(samples[i]["cohorts"].get(y, 0) for i in cols), cs["peakLines"], _pct(cs["share"])])
+    rows.append(["all", *(sum(samples[i]["cohorts"].values()) for i in cols), "", ""])
+    body = _fit(rows, headers, fmt, width, colalign=("left",) + ("right",) * (len(headers) - 1)) if samples else "none"
+    first, last = (samples[0]["date"][:10], samples[-1]["date"][:10]) if samples else ("-", "-")
+    count = f"{len(samples)} sample" + ("" if len(samples) == 1 else "s")
+    intro = (f"{count} every {history['step']} along the first-parent history, {first} to {last}: "
+             f"lines alive at each by the year (UTC) their commit was authored, as git blame at the sample says.")
+    half = half_life_text(history["halfLifeDays"])
+    if width is not None:
+        intro, half = textwrap.fill(intro, width), textwrap.fill(half, width)
+    body = f"{intro}\n\n{body}\n\n{half}"
+    return ("Code age over time", body)
 
 
 def render_table(report: Report) -> str:
@@ -183,9 +234,26 @@ def render_markdown(report: Report) -> str:
     return "\n".join(parts)
 
 
+def render_history_csv(history: dict[str, Any]) -> str:
+    """One row per history sample: revision, date and the lines alive by year written."""
+    samples = history["samples"]
+    years = list(samples[-1]["cohorts"]) if samples else []
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["revision", "date", *years, "lines"])
+    for s in samples:
+        writer.writerow([s["revision"], s["date"], *(s["cohorts"].get(y, 0) for y in years), sum(s["cohorts"].values())])
+    return buf.getvalue()
+
+
 def render_csv(report: Report) -> str:
-    """One row per directory or file (as --by chooses): lines, age buckets, churn per window, origins."""
+    """One row per directory or file (as --by chooses): lines, age buckets, churn per window, origins.
+
+    With --history, the history instead: one row per sample (a spreadsheet reads one table a file).
+    """
     doc = report.doc
+    if "history" in doc:
+        return render_history_csv(doc["history"])
     groups = doc["directories"] if report.by == "dir" else doc["files"]
     origins = sorted({o for g in groups for o in g["origin"]})
     header = ["path", "lines"] + [f"age {b}" for b in doc["buckets"]]

@@ -11,10 +11,12 @@ from typing import Any
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, path_str
 from srcprov.model.status import CommitStatus
-from srcprov.report.attribution import Attribution, TreeListing, attribute, list_tree
+from srcprov.report.attribution import Attribution, IgnoreRevs, TreeListing, attribute, list_tree
 from srcprov.report.cache import ReportCache
 from srcprov.report.churn import ChurnCounts, compute_churn, numstat, window_commits
+from srcprov.report.cohorts import build_history, lines_by_commit, sample_commits
 from srcprov.report.facts import CommitFacts, FactsFor, facts_of
+from srcprov.report.generated import generated_kind
 from srcprov.report.history import CommitRow, list_commits
 from srcprov.report.model import DATE_FIELDS, Buckets, Report, Window, iso_utc
 
@@ -66,8 +68,14 @@ def build_report(
     facts_for: FactsFor | None = None,
     cache: ReportCache | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    ignore: IgnoreRevs | None = None,
+    history_step: Window | None = None,
+    on_history_progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report"."""
+    """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report".
+
+    IGNORE: attribute as `git blame --ignore-revs-file`; HISTORY_STEP: add the cohorts over time (`history`).
+    """
     if date_field not in DATE_FIELDS:
         raise SrcprovError(f"bad --date: {date_field!r} (expected author or committer)")
     if by not in ("dir", "file"):
@@ -82,13 +90,24 @@ def build_report(
         raise SrcprovError(f"no file at {commit_id[:12]} matches --path {' '.join(paths or [])}")
 
     commits = list_commits(repo, commit_id)
-    attribution = attribute(repo, commits, listing.text, cache, on_progress=on_progress)
+    history = None
+    if history_step is not None:
+        # The history first: its last sample is COMMIT_ID, whose files it blames from the sample before
+        # (a short walk), and the attribution below then finds every one of them in the cache.
+        samples = sample_commits(commits, history_step.seconds)
+        counts = lines_by_commit(repo, commits, samples, keep=keep, paths=paths, cache=cache, ignore=ignore,
+                                 on_progress=on_history_progress)
+        history = build_history(samples, counts, {c.id: c for c in commits}, history_step)
+    attribution = attribute(repo, commits, listing.text, cache, on_progress=on_progress, ignore=ignore)
     changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     facts = facts_of([c.id for c in commits], facts_for)
-    return _assemble(
+    report = _assemble(
         commit_id, commits, listing, attribution, changes, facts,
         as_of=as_of, date_field=date_field, buckets=buckets, windows=windows, by=by, depth=depth, keep=keep,
     )
+    if history is not None:
+        report.doc["history"] = history
+    return report
 
 
 def _assemble(
@@ -188,9 +207,12 @@ def _assemble(
         if score:
             hotspots.append(
                 {"path": entry["path"], "lines": entry["lines"], "window": widest, **c,
-                 "ratio": ChurnCounts(**c).ratio(entry["lines"]), "score": score}
+                 "ratio": ChurnCounts(**c).ratio(entry["lines"]), "score": score,
+                 "generated": generated_kind(entry["path"])}
             )
     hotspots.sort(key=lambda h: (-h["score"], h["path"]))
+    # The top files by score; among them, generated and vendored ones (flagged) after the code people write.
+    hotspots = sorted(hotspots[:HOTSPOTS], key=lambda h: h["generated"] is not None)
     legacy = [
         {"path": f["path"], "lines": f["lines"], "oldLines": f["age"][oldest], "share": _share(f["age"][oldest], f["lines"])}
         for f in files
@@ -247,7 +269,7 @@ def _assemble(
         },
         "files": files,
         "directories": directories,
-        "hotspots": hotspots[:HOTSPOTS],
+        "hotspots": hotspots,
         "legacy": legacy,
     }
     return Report(doc=doc, by=by, mean_age_days=mean_age)

@@ -39,7 +39,7 @@ class HistoryWriter:
     """Builds a fast-import stream of random commits."""
 
     def __init__(self, seed: int, nfiles: int = 12, lanes: int = 3, line_range: tuple[int, int] = (0, 30),
-                 exotic: bool = True) -> None:
+                 exotic: bool = True, gap: tuple[int, int] = (600, 6 * 3600)) -> None:
         self.rnd = random.Random(seed)
         self.out: list[bytes] = []
         self.mark = 0
@@ -50,6 +50,7 @@ class HistoryWriter:
         self.exotic = exotic
         self.counter = 0
         self.commits = 0
+        self.gap = gap  # seconds between commits (a history spanning years needs days)
 
     # --- contents ------------------------------------------------------------------------------
     def _line(self) -> bytes:
@@ -96,7 +97,7 @@ class HistoryWriter:
     def _commit(self, lane: Lane, changes: dict[bytes, tuple[str, bytes] | None], merge: Lane | None = None) -> None:
         self.mark += 1
         self.commits += 1
-        self.time += self.rnd.randint(600, 6 * 3600)
+        self.time += self.rnd.randint(*self.gap)
         # Now and then a commit is dated before its parent (clock skew); blame must not care.
         t = self.time - (self.rnd.randint(0, 86400) if self.rnd.random() < 0.03 else 0)
         name, email = self.rnd.choice(AUTHORS)

@@ -56,9 +56,9 @@ class Builder:
         return self.git("rev-parse", "HEAD")
 
 
-def blame_oracle(repo: Path, rev: str, path: bytes) -> list[tuple[str, str]]:
-    """(commit, "Name <email>") of each line, from `git blame --line-porcelain REV -- PATH`."""
-    out = subprocess.run(["git", "blame", "--line-porcelain", rev, "--", os.fsdecode(path)], cwd=repo,
+def blame_oracle(repo: Path, rev: str, path: bytes, *extra: str) -> list[tuple[str, str]]:
+    """(commit, "Name <email>") of each line, from `git blame --line-porcelain [EXTRA] REV -- PATH`."""
+    out = subprocess.run(["git", "blame", "--line-porcelain", *extra, rev, "--", os.fsdecode(path)], cwd=repo,
                          capture_output=True, check=True).stdout
     result, commit, name = [], "", ""
     for line in out.split(b"\n"):

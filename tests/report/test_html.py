@@ -84,3 +84,36 @@ def test_html_page_renders_with_its_charts(history, tmp_path: Path) -> None:
     assert len(colours) > 50, "the page looks blank"
     # The age chart's greens and the capture chart's bars are drawn, not only text on white.
     assert any(g > r + 40 and g > b + 20 for r, g, b in colours)
+
+
+def test_charts_read_at_a_glance(builder, tmp_path: Path) -> None:
+    """Axis titles everywhere, the square-root scale said, a size legend, named bubbles, the capture range,
+    no green for weeks without a verified commit, and generated files flagged after the code."""
+    b = builder
+    b.write("src/app.py", b"".join(b"line %d\n" % i for i in range(40)))
+    b.write("package-lock.json", b"".join(b'"dep%d": "1.0"\n' % i for i in range(400)))
+    b.write("static/app.min.js", b"x" * 50 + b"\n")
+    b.commit("root")
+    for i in range(6):
+        b.write("package-lock.json", b"".join(b'"dep%d": "1.%d"\n' % (j, i) for j in range(400)))
+        b.write("src/app.py", b"".join(b"line %d\n" % j for j in range(40)) + b"more %d\n" % i)
+        b.commit(f"bump {i}", days=10)
+    page = tmp_path / "r.html"
+    run_report(Repo(b.path), fmt="html", output=str(page), history=True, step="20d",
+               as_of=b.git("rev-parse", "HEAD"), facts_for=lambda cs: {})
+    html = page.read_text()
+    charts = re.findall(r'<svg class="chart ([a-z-]+)".*?</svg>', html, re.S)
+    assert charts == ["age-stack", "cohorts", "survival", "churn-age", "capture", "origin"]
+    for m in re.finditer(r'<svg class="chart ([a-z-]+)".*?</svg>', html, re.S):
+        assert 'class="axis"' in m.group(0), f"{m.group(1)} has no axis title"
+    churn = re.search(r'<svg class="chart churn-age".*?</svg>', html, re.S).group(0)
+    assert "square-root scale" in churn and "circle area: lines in the file" in churn
+    assert 'class="label">package-lock.json<' in churn  # the largest bubble is named
+    capture = re.search(r'<svg class="chart capture".*?</svg>', html, re.S).group(0)
+    assert "#31a354" not in capture, "no week has a verified commit: nothing may be green"
+    assert "#bdbdbd" in capture
+    assert re.search(r"Weeks \d{4}-W\d\d to \d{4}-W\d\d \(\d+ weeks", html)
+    hot = re.search(r"<h2>Hotspots</h2>.*?</table>", html, re.S).group(0)
+    rows = re.findall(r"<tr><td>(.*?)</td>", hot)
+    assert rows[0] == "src/app.py"  # the lock file scores higher, but comes after the code, flagged
+    assert rows[1] == 'package-lock.json<span class="flag">lock file</span>'
