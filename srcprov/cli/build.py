@@ -1,4 +1,4 @@
-"""CLI commands for the build side: attest, verify-attestation, sync, repair (registered on cli.app)."""
+"""CLI commands for the build side: attest, reproduce, verify-attestation, sync, repair (registered on cli.app)."""
 
 from __future__ import annotations
 
@@ -16,22 +16,61 @@ def attest(
     subject: list[str] = typer.Option(..., "--subject", help="An artifact the build made (repeatable)."),
     rev: str = typer.Option("HEAD", "--rev", help="The commit the build is of."),
     builder_id: str | None = typer.Option(None, "--builder-id", help="The builder's URI (default: from the CI's environment)."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Write the attestation here (default: stdout)."),
-    no_sign: bool = typer.Option(False, "--no-sign", help='Leave the envelope unsigned ("signatures": []).'),
+    command: str | None = typer.Option(None, "--command", help="The build command, recorded so `reproduce` can run it again."),
+    deps: list[str] | None = typer.Option(None, "--deps", help="auto (the lock files at the commit, default), none, or a lock "
+                                          "file (repeatable)."),
+    sbom: str | None = typer.Option(None, "--sbom", help="An SBOM file (CycloneDX or SPDX JSON), or auto (needs the sbom extra: cyclonedx-bom)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the attestation bundle here (default: stdout)."),
+    no_sign: bool = typer.Option(False, "--no-sign", help='Leave the envelopes unsigned ("signatures": []).'),
 ) -> None:
-    """Write an in-toto SLSA Provenance v1 attestation linking the artifacts to the commit and its records."""
+    """Write an in-toto SLSA Provenance v1 attestation linking the artifacts to the commit, its records and
+    the build's inputs; with --sbom, a bundle (JSON Lines): the provenance, then the SBOM statement."""
     from srcprov.attest.provenance import attest as make
 
-    line = make(open_repo(), subject, rev, builder_id, sign=not no_sign) + b"\n"
+    res = make(open_repo(), subject, rev, builder_id, sign=not no_sign, command=command, deps=deps or ["auto"], sbom=sbom)
+    for w in res.warnings:
+        print(f"srcprov: warning: {w}", file=sys.stderr)
+    data = res.bundle()
     if output:
         try:
-            Path(output).write_bytes(line)
+            Path(output).write_bytes(data)
         except OSError as e:
             raise SrcprovError(f"cannot write {output}: {e.strerror}") from None
         print(f"wrote {output}", file=sys.stderr)
     else:
-        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+@app.command()
+def reproduce(
+    file: str = typer.Argument(..., help="The attestation (or bundle) of the build to redo."),
+    subject: list[str] | None = typer.Option(None, "--subject", help="Your copy of an attested artifact: compare only "
+                                             "these, byte by byte (repeatable)."),
+    command: str | None = typer.Option(None, "--command", help="Run this instead of the attested build command."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the temporary worktree of the rebuild."),
+    timeout: float = typer.Option(3600.0, "--timeout", help="Seconds the build may take before it is stopped."),
+    as_json: bool = typer.Option(False, "--json", help="Machine output."),
+) -> None:
+    """Rebuild the attested commit in a temporary worktree and compare each artifact's sha256 with the attestation."""
+    from srcprov.attest.reproduce import reproduce as redo
+
+    repo = open_repo()
+    policy = _policy(repo, None, None, required=False) if command is None else None
+    if policy is None:
+        from srcprov.trust.policy import Policy
+
+        policy = Policy(source="none")
+    res = redo(repo, file, policy, subject or [], command, keep, timeout)
+    for w in res.warnings:
+        print(f"srcprov: warning: {w}", file=sys.stderr)
+    if as_json:
+        emit_json(res.to_json())
+    else:
+        for line in res.lines():
+            print(line)
+    if not res.ok:
+        raise typer.Exit(1)
 
 
 @app.command("verify-attestation")
@@ -43,7 +82,7 @@ def verify_attestation(
     as_json: bool = typer.Option(False, "--json", help="Machine output."),
 ) -> None:
     """Verify the chain artifact -> attestation -> commit -> note -> signers; name the first broken link."""
-    from srcprov.attest.provenance import verify_attestation as check
+    from srcprov.attest.chain import verify_attestation as check
 
     repo = open_repo()
     policy = _policy(repo, policy_dir, policy_rev)
