@@ -7,8 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.forge import envelope, literal, pae
-
+from testing.forge import envelope, literal, pae
 from tests.attest.conftest import ARTIFACT, Env, check, decoded, srcprov
 
 
