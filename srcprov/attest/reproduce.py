@@ -149,12 +149,19 @@ def _source_date_epoch(st: dict[str, Any]) -> str | None:
     return sde if isinstance(sde, str) and re.fullmatch(r"\d{1,12}", sde) else None
 
 
-def _trusted(repo: Repo, policy: Policy, env: Any) -> str | None:
-    """None when the envelope is signed by a builder of POLICY, else why not."""
+def _trusted(repo: Repo, policy: Policy | None, env: Any) -> str | None:
+    """None when the envelope is signed by a builder of POLICY (default: the work tree's), else why not."""
+    from srcprov.errors import PolicyNotFound
+    from srcprov.trust.policy import load_policy
     from srcprov.trust.verify import Verifier
 
     if not env.signatures:
         return "it is not signed"
+    if policy is None:
+        try:
+            policy = load_policy(repo)
+        except PolicyNotFound as e:
+            return str(e)
     with Verifier(repo, policy) as verifier:
         j = verifier.judge_envelope(env, ("builder",))
     return None if j.trusted else (j.reason or "no valid builder signature")
@@ -207,17 +214,17 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def reproduce(
     repo: Repo,
     path: str,
-    policy: Policy,
     originals: Sequence[str] = (),
     command: str | None = None,
     keep: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    policy: Policy | None = None,
 ) -> ReproduceResult:
     """Rebuild the attestation PATH's source commit and compare each subject's sha256 with the attested one.
 
     ORIGINALS are the user's copies of attested artifacts: only those subjects are compared, byte by byte.
-    The attested command runs only when a builder of POLICY signed the attestation (it is a shell command
-    from a file); COMMAND replaces it. SrcprovError (exit 2) when the commit is absent or the build fails.
+    The attested command runs only when a builder of POLICY (default: the work tree's) signed the
+    attestation, for it is a shell command read from a file; COMMAND replaces it. SrcprovError (exit 2) when the commit is absent or the build fails.
     """
     import pygit2
 

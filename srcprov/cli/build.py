@@ -55,13 +55,7 @@ def reproduce(
     """Rebuild the attested commit in a temporary worktree and compare each artifact's sha256 with the attestation."""
     from srcprov.attest.reproduce import reproduce as redo
 
-    repo = open_repo()
-    policy = _policy(repo, None, None, required=False) if command is None else None
-    if policy is None:
-        from srcprov.trust.policy import Policy
-
-        policy = Policy(source="none")
-    res = redo(repo, file, policy, subject or [], command, keep, timeout)
+    res = redo(open_repo(), file, subject or [], command, keep, timeout)
     for w in res.warnings:
         print(f"srcprov: warning: {w}", file=sys.stderr)
     if as_json:
