@@ -259,7 +259,7 @@ def test_a_100k_line_lock_file_parses_in_linear_time() -> None:
         return time.perf_counter() - t
 
     small, big = min(timed(_gosum(10_000)), timed(_gosum(10_000))), timed(_gosum(100_000))
-    assert big / small < 20, f"10k lines {small:.2f} s, 100k lines {big:.2f} s: not linear"  # quadratic: 100
+    assert big / small < 30, f"10k lines {small:.2f} s, 100k lines {big:.2f} s: not linear"  # linear: 10, quadratic: 100
 
 
 def test_a_100k_line_requirements_file_through_attest(repo: Path, gpg_env: Env) -> None:
