@@ -115,7 +115,9 @@ class Repo:
 
     def state_dir(self) -> Path:
         """srcprov's own directory inside the common git directory, created on demand."""
-        d = self.common_dir / "srcprov"
+        from srcprov.state import root
+
+        d = root(self.common_dir)
         d.mkdir(exist_ok=True)
         return d
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from srcprov import state
 from srcprov.errors import SrcprovError
 
 if TYPE_CHECKING:
@@ -244,7 +245,8 @@ def readable_lines(repo: Repo, entry: NoteEntry | None) -> frozenset[bytes] | No
 @contextmanager
 def notes_lock(repo: Repo, timeout: float = 60.0) -> Iterator[None]:
     """Serialise srcprov's writers of the notes ref (all worktrees share the common git dir)."""
-    path = repo.state_dir() / "notes.lock"
+    repo.state_dir()
+    path = state.notes_lock(repo.common_dir)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout

@@ -21,11 +21,11 @@ def openpgp_key(home: str | None, name: str, email: str | None = None, *, create
     CREATED (epoch seconds) backdates it with gpg's faked system time; PASSPHRASE protects it; SUBKEY makes a
     certify-only primary with a signing subkey."""
     email = email or f"{name.lower().split()[0]}@example.com"
-    params = "%no-protection\n" if passphrase is None else f"Passphrase: {passphrase}\n"
-    params += "Key-Type: eddsa\nKey-Curve: ed25519\n"
+    params = ("%no-protection\n" if passphrase is None else "") + "Key-Type: eddsa\nKey-Curve: ed25519\n"
     params += ("Key-Usage: cert\nSubkey-Type: eddsa\nSubkey-Curve: ed25519\nSubkey-Usage: sign\n" if subkey
                else "Key-Usage: sign\n")
-    params += f"Name-Real: {name}\nName-Email: {email}\nExpire-Date: {expire}\n%commit\n"
+    params += f"Name-Real: {name}\nName-Email: {email}\nExpire-Date: {expire}\n"
+    params += (f"Passphrase: {passphrase}\n" if passphrase is not None else "") + "%commit\n"
     argv = ["gpg", "--batch", "--status-fd", "1"]
     if home is not None:
         argv[1:1] = ["--homedir", home]

@@ -10,12 +10,12 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from testing.repos import make_repo
+from testing.run import run_srcprov
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,7 +152,7 @@ def test_shallow_clone_says_it_is_shallow(tmp_path, keys):
     assert f'since = "{since}"' in (up.path / ".srcprov" / "policy.toml").read_text()
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{up.path}", str(clone)], check=True)
-    proc = subprocess.run([sys.executable, "-m", "srcprov", "verify"], cwd=clone, capture_output=True, text=True)
+    proc = run_srcprov(clone, "verify")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "shallow" in lines[0] and "git fetch --unshallow" in lines[0], proc.stderr
@@ -199,8 +199,7 @@ def test_demo_without_gpg_says_so(tmp_path):
     for tool in ("git", "sh"):
         (bin_dir / tool).symlink_to(shutil.which(tool))
     env = dict(os.environ, PATH=str(bin_dir))
-    proc = subprocess.run([sys.executable, "-m", "srcprov", "demo", "--dir", str(tmp_path / "d")], env=env,
-                          capture_output=True, text=True)
+    proc = run_srcprov(tmp_path, "demo", "--dir", str(tmp_path / "d"), env=env)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("srcprov: error: the demo needs GnuPG"), proc.stderr
@@ -208,8 +207,7 @@ def test_demo_without_gpg_says_so(tmp_path):
 
 
 def test_demo_prints_commands_that_can_be_pasted(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "srcprov", "demo", "--dir", str(tmp_path / "d")],
-                          capture_output=True, text=True, timeout=600)
+    proc = run_srcprov(tmp_path, "demo", "--dir", str(tmp_path / "d"))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     # Every printed command parses as the shell would (a quoted message may span lines).
     cmds, lines = [], proc.stdout.splitlines()
@@ -243,8 +241,7 @@ def test_report_output_escapes_paths(tmp_path):
     subprocess.run(["git", "commit", "-q", "-m", "odd names"], cwd=repo, check=True, env=env)
 
     def report(fmt):
-        proc = subprocess.run([sys.executable, "-m", "srcprov", "report", "--by", "file", "--format", fmt], cwd=repo,
-                              capture_output=True, text=True)
+        proc = run_srcprov(repo, "report", "--by", "file", "--format", fmt)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -262,8 +259,7 @@ def test_report_output_escapes_paths(tmp_path):
 
 
 def test_help_names_the_shipped_reference():
-    proc = subprocess.run([sys.executable, "-m", "srcprov", "--help"], capture_output=True, text=True,
-                          env=dict(os.environ, COLUMNS="400"))
+    proc = run_srcprov(".", "--help", env=dict(os.environ, COLUMNS="400"))
     assert proc.returncode == 0
     path = proc.stdout.split("Reference", 1)[1].split(": ", 1)[1].split()[0]
     assert path.endswith("index.md") and Path(path).is_file(), proc.stdout

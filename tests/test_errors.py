@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+from testing.run import run_srcprov
+
 
 def run(cwd, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "srcprov", *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL)
+    return run_srcprov(cwd, *args, env=env)
 
 
 def assert_error(proc, fragment):

@@ -206,3 +206,20 @@ def test_hook_mode_follows_config_with_and_without_pre_commit(tmp_path, keys):
     assert r.note(c3)
     r.srcprov("uninstall")
     assert not (r.path / ".git" / "srcprov.hookmode").exists()
+
+
+def test_hook_path_imports_no_cli_report_or_sequoia(tmp_path, keys):
+    """`srcprov hook post-commit` (queue + spawn a worker) and `hook worker` (sign + write) load neither the CLI
+    nor the report nor Sequoia: measured with -X importtime, as the issue asks."""
+    import subprocess
+    import sys
+
+    r = make_repo(tmp_path / "r", keys, mode="background")
+    r.commit()
+    for hook in ("post-commit", "worker"):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "srcprov", "hook", hook], cwd=r.path,
+                              capture_output=True, text=True)
+        loaded = {ln.split("|")[-1].strip() for ln in proc.stderr.splitlines() if ln.startswith("import time:")}
+        assert "srcprov.recording.queue" in loaded  # the hook did its work through the queue
+        for mod in ("typer", "tabulate", "srcprov.cli", "srcprov.commands", "srcprov.report", "pysequoia"):
+            assert mod not in loaded, (hook, mod)

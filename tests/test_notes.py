@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import time
 
 from srcprov.git import Repo
@@ -21,6 +20,7 @@ from srcprov.notes import (
     notes_lock,
     write_notes,
 )
+from testing.run import run_srcprov
 
 REF = "refs/notes/srcprov"
 
@@ -131,8 +131,7 @@ def test_note_over_4_mib_is_malformed_and_never_read(repo):
     keep = min(4096, len(raw) // 2)
     path.write_bytes(raw[:keep] + bytes(b ^ 0x5A for b in raw[keep:]))
     assert repo.git("cat-file", "blob", blob, check=False).returncode != 0
-    proc = subprocess.run([sys.executable, "-m", "srcprov", "verify", "--json", "--strict", c], cwd=repo.path,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = run_srcprov(repo.path, "verify", "--json", "--strict", c, timeout=120)
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     cr = doc["commits"][0]

@@ -140,8 +140,8 @@ def test_content_mismatch(repo, tmp_path):
     """A correctly signed record whose commit facts are wrong (here: another author)."""
     repo.commit()
     from srcprov.git import Repo
+    from srcprov.recording.signer import make_signer
     from srcprov.recording.statements import RecordInput, provenance_statement, sign_statement
-    from srcprov.recording.writer import make_signer
 
     r = Repo(repo.path)
     signer = make_signer(r)

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srcprov.attest.provenance import BUNDLE_MEDIA_TYPE, LINKS, file_digest  # noqa: F401  (LINKS: the names below)
 from srcprov.errors import SrcprovError
 from srcprov.model.dsse import SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement
+from srcprov.model.status import CommitStatus
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -31,6 +32,14 @@ class Link:
 class ChainResult:
     links: list[Link]
     commit: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> Iterator[str]:
+        """Each link, then the verdict."""
+        for link in self.links:
+            mark = "ok  " if link.ok else ("FAIL" if link.ok is False else "--  ")
+            yield f"{mark} {link.link}: {link.detail}"
+        yield "attestation verified" if self.ok else f"FAILED: broken link: {self.broken}"
 
     @property
     def ok(self) -> bool:
@@ -309,7 +318,7 @@ def _check_policy(repo: Repo, policy: Policy, commit_id: str, verifier: Any) -> 
     from srcprov.trust.verify import verdict_ok, verify_commits
 
     cr = verify_commits(repo, policy, [commit_id], verifier=verifier)[0]
-    if not verdict_ok([cr]) or cr.status != "verified":  # a commit `since` exempts still has no verified record
+    if not verdict_ok([cr]) or cr.status != CommitStatus.VERIFIED:  # a commit `since` exempts still has no verified record
         raise _Broken("policy", f"{commit_id[:12]} is {cr.status} under policy {policy.source}"
                                 + (f": {cr.reason}" if cr.reason else ""))
     return f"{commit_id[:12]} {cr.status} under policy {policy.source}"

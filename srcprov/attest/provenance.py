@@ -284,7 +284,7 @@ def attest(
     from srcprov.attest.deps import dependency_warnings
     from srcprov.attest.machine import build_environment
     from srcprov.attest.sbom import auto_sbom, read_sbom, sbom_statement
-    from srcprov.recording.writer import flush_quietly, make_signer
+    from srcprov.recording.signer import make_signer
 
     started = utc_now()
     env = os.environ if env is None else env
@@ -300,7 +300,6 @@ def attest(
     locks = read_lockfiles(repo, commit_id, deps)
     the_sbom = None if sbom is None else (auto_sbom() if sbom == "auto" else read_sbom(sbom))
     signer = make_signer(repo) if sign else None
-    flush_quietly(repo)
     ctx = build_context(env, builder_id)
     warnings: list[str] = []
     policy = _work_tree_policy(repo, warnings)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from srcprov import state
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
 from srcprov.hooks.install import HOOKS
@@ -104,7 +107,8 @@ def hook_findings(repo: Repo) -> list[Finding]:
 def diagnose(repo: Repo) -> list[Finding]:
     """Every check doctor makes, in order."""
     from srcprov.hooks.install import is_ours
-    from srcprov.recording.writer import make_signer, pending
+    from srcprov.recording.queue import pending
+    from srcprov.recording.signer import make_signer
     from srcprov.trust.policy import load_policy
 
     out: list[Finding] = []
@@ -130,7 +134,7 @@ def diagnose(repo: Repo) -> list[Finding]:
                            "srcprov install (installs into core.hooksPath), or git config --unset core.hooksPath"))
     n = len(pending(repo))
     out.append(Finding(n == 0, f"{n} record(s) queued", "srcprov record --pending --wait"))
-    log = repo.common_dir / "srcprov" / "worker.log"
+    log = state.worker_log(repo.common_dir)
     if log.exists():
         last = log.read_text(errors="replace").strip().splitlines()[-1:] or [""]
         if "queued" in last[0] or "error" in last[0]:
@@ -166,3 +170,27 @@ def diagnose(repo: Repo) -> list[Finding]:
         out.append(Finding(False, "no commit-graph: `srcprov report` runs git blame without changed-path Bloom filters",
                            COMMIT_GRAPH_HINT, advice=True))
     return out
+
+
+@dataclass
+class DoctorResult:
+    findings: list[Finding]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False when something is broken (advice alone does not fail)."""
+        return not any(not f.ok and not f.advice for f in self.findings)
+
+    def to_json(self) -> Any:
+        return {"ok": self.ok, "findings": [f.__dict__ for f in self.findings]}
+
+    def lines(self) -> Iterator[str]:
+        for f in self.findings:
+            tag = "ok  " if f.ok else "tip " if f.advice else "FIX "
+            yield f"{tag} {f.what}" + (f"\n     -> {f.fix}" if f.fix and not f.ok else "")
+
+
+def doctor(repo: Repo) -> DoctorResult:
+    """What is wrong with this setup, and how to mend each thing."""
+    return DoctorResult(diagnose(repo))

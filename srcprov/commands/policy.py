@@ -1,12 +1,15 @@
-"""Writing the policy: `policy init` and `policy add-signer` (tomlkit keeps the user's comments)."""
+"""`policy init|add-signer|retire-signer|show` (tomlkit keeps the user's comments when writing)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.trust.policy import POLICY_DIR, ROLES, load_policy_dir
+from srcprov.trust.policy import POLICY_DIR, ROLES, Policy, load_policy_dir
 
 TEMPLATE = """\
 # srcprov policy: who may sign records for this repository, and what each commit needs.
@@ -121,3 +124,42 @@ def retire_signer(repo: Repo, key: str, at: str | None = None) -> str:
     path.write_text(tomlkit.dumps(doc))
     load_policy_dir(d)  # what we wrote must load
     return f"signer {entry.get('name', want)} {want} retired: signatures after {stamp} are untrusted; commit .srcprov/ to apply it"
+
+
+@dataclass
+class PolicyView:
+    """`policy show`."""
+
+    policy: Policy
+    ok: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> Any:
+        p = self.policy
+        return {
+            "source": p.source,
+            "signers": [{"name": s.name, "fingerprint": s.fingerprint, "emails": list(s.emails),
+                         "roles": list(s.roles)} for s in p.signers],
+            "checks": [{"name": c.name, "command": c.command, "timeout": c.timeout, "required": c.required} for c in p.checks],
+            "require": {"since": p.require.since, "backfilled": p.require.backfilled, "reviews": p.require.reviews},
+        }
+
+    def lines(self) -> Iterator[str]:
+        from tabulate import tabulate
+
+        p = self.policy
+        yield f"policy: {p.source}"
+        yield (tabulate([[s.name, s.fingerprint, ", ".join(s.emails) or "any", ", ".join(s.roles)] for s in p.signers],
+                        headers=["signer", "fingerprint", "emails", "roles"]) if p.signers else "no signers")
+        if p.checks:
+            yield tabulate([[c.name, c.command, f"{c.timeout:g}s", "yes" if c.required else "no"] for c in p.checks],
+                           headers=["check", "command", "timeout", "required"])
+        r = p.require
+        yield f"require: since={r.since or 'the first commit'} backfilled={r.backfilled} reviews={r.reviews}"
+
+
+def show_policy(repo: Repo, policy_dir: str | None, policy_rev: str | None) -> PolicyView:
+    """The policy as it will be applied."""
+    from srcprov.trust.policy import load_policy
+
+    return PolicyView(load_policy(repo, policy_dir, policy_rev))

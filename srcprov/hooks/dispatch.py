@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from srcprov import state
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, no_git_env
 
@@ -56,7 +57,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def _keycheck_identity(repo: Repo) -> str:
     """What the shim compares to trust a cached key check: format, GnuPG home, gpg.program, key."""
-    from srcprov.recording.writer import signing_config
+    from srcprov.recording.signer import signing_config
 
     fmt, key = signing_config(repo)
     home = os.environ.get("GNUPGHOME") or f"{os.environ.get('HOME', '')}/.gnupg"
@@ -65,8 +66,8 @@ def _keycheck_identity(repo: Repo) -> str:
 
 def _remember_key_check(repo: Repo, usable: bool) -> None:
     """Let the pre-commit shim skip Python while the key stays usable and the keyring unchanged."""
-    d = repo.common_dir / "srcprov"
-    path, until = d / "keycheck", d / "keycheck.until"
+    path, until = state.keycheck(repo.common_dir)
+    d = path.parent
     try:
         if not usable:
             path.unlink(missing_ok=True)
@@ -82,7 +83,7 @@ def _remember_key_check(repo: Repo, usable: bool) -> None:
 
 def pre_commit(repo: Repo) -> int:
     """Note the staged tree, run the policy's checks, and warn or block per `srcprov.require`."""
-    from srcprov.recording.writer import make_signer
+    from srcprov.recording.signer import make_signer
     from srcprov.trust.policy import POLICY_DIR, load_policy_dir
 
     mode = repo.config("srcprov.require") or "warn"
@@ -116,7 +117,7 @@ def pre_commit(repo: Repo) -> int:
         _remember_key_check(repo, why_not is None)
         if why_not:
             problems.append(f"no usable signing key: {why_not}")
-    d = repo.common_dir / "srcprov" / "precommit"
+    d = state.precommit(repo.common_dir)
     try:
         d.mkdir(parents=True, exist_ok=True)
         (d / tree).write_text(json.dumps({"stagedTree": tree, "startedAtEpoch": started, "checks": results}))
@@ -137,7 +138,7 @@ def pre_commit(repo: Repo) -> int:
 
 def post_commit(repo: Repo, trigger: str = "post-commit") -> int:
     """Queue HEAD; record it now (sync mode) or leave it to a detached worker."""
-    from srcprov.recording.writer import enqueue
+    from srcprov.recording.queue import enqueue
 
     if repo.pg.head_is_unborn:
         return 0
@@ -152,7 +153,7 @@ def post_commit(repo: Repo, trigger: str = "post-commit") -> int:
 
 
 def _after_enqueue(repo: Repo) -> int:
-    from srcprov.recording.writer import READ_SIGN_TIMEOUT, drain
+    from srcprov.recording.worker import READ_SIGN_TIMEOUT, drain
 
     if (repo.config("srcprov.hookMode") or "background") == "sync":
         try:
@@ -200,7 +201,7 @@ def post_merge(repo: Repo, args: Sequence[str]) -> int:
 
 def post_rewrite(repo: Repo, args: Sequence[str], stdin: str) -> int:
     """Queue each rewritten commit with the old commits it replaces (several for a squash)."""
-    from srcprov.recording.writer import enqueue
+    from srcprov.recording.queue import enqueue
 
     if args and args[0] == "amend" and any((repo.git_dir / d).is_dir() for d in ("rebase-merge", "rebase-apply")):
         # The sequencer amends its own intermediate commits (squash, fixup); the rebase's own
@@ -228,7 +229,8 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: str) -> int:
 def pre_push(repo: Repo, args: Sequence[str], stdin: str) -> int:
     """Write queued records first; push the notes ref with srcprov.pushNotes; warn about gaps."""
     from srcprov.notes import read_all_notes
-    from srcprov.recording.writer import READ_SIGN_TIMEOUT, drain, pending
+    from srcprov.recording.queue import pending
+    from srcprov.recording.worker import READ_SIGN_TIMEOUT, drain
 
     if pending(repo):
         try:
@@ -272,7 +274,7 @@ def run_hook(name: str, args: Sequence[str]) -> int:
     try:
         repo = Repo()
         if name == "worker":
-            from srcprov.recording.writer import run_worker
+            from srcprov.recording.worker import run_worker
 
             try:
                 os.setsid()  # detach from git's session: a Ctrl-C at the terminal must not stop it

@@ -10,6 +10,8 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
+from srcprov import state
+
 KEY_BYTES = 32
 
 
@@ -74,7 +76,7 @@ def host_key(common_dir: Path | None = None) -> bytes:
     random bytes for this process. Never raises."""
     paths = [user_key_path()]
     if common_dir is not None:
-        paths.append(common_dir / "srcprov" / "host-key")
+        paths.append(state.host_key(common_dir))
     return _key_from(tuple(p for p in paths if p is not None))
 
 

@@ -39,6 +39,12 @@ class RepairResult:
     unmatched: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     examined: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False when a record could not be written."""
+        return not self.failed
 
     def to_json(self) -> dict[str, Any]:
         """`repair --json`."""
@@ -162,7 +168,9 @@ def _squashed(repo: Repo, commit: pygit2.Commit, cands: list[str]) -> tuple[list
 
 def repair(repo: Repo, revs: list[str], dry_run: bool = False) -> RepairResult:
     """Find the sources of the commits in REVS that have no commit-provenance record and record them."""
-    from srcprov.recording.writer import Entry, make_signer, record_commits
+    from srcprov.recording.queue import Entry
+    from srcprov.recording.signer import make_signer
+    from srcprov.recording.writer import record_commits
 
     commits = repo.rev_list(revs)
     notes = list_notes(repo, only=commits)

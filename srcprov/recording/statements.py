@@ -1,17 +1,17 @@
-"""Build a commit's records from facts, sign them, and turn them into note lines."""
+"""Build a commit's records from facts (commit provenance, review), sign them into note lines."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import platform
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from srcprov import __version__
 from srcprov.errors import SrcprovError
+from srcprov.model.commit import commit_facts
 from srcprov.model.dsse import (
     COMMIT_PROVENANCE,
     PAYLOAD_TYPE,
@@ -24,9 +24,10 @@ from srcprov.model.dsse import (
     statement,
     statement_bytes,
 )
-from srcprov.model.timefmt import rfc3339, utc_now
+from srcprov.model.timefmt import utc_now
 from srcprov.model.urls import url_name
 from srcprov.notes import note_lines
+from srcprov.recording.claims import claims_from
 from srcprov.recording.hostid import hostname_id
 
 if TYPE_CHECKING:
@@ -35,106 +36,6 @@ if TYPE_CHECKING:
     import pygit2
 
     from srcprov.git import Repo
-
-ORIGINS = ("human", "ai-assisted", "ai-generated", "generated", "vendored", "third-party")
-TRIGGERS = ("post-commit", "post-merge", "post-rewrite", "record", "backfill", "repair")
-
-# Names (lower case) by which trailers name AI coding tools. A trailer naming one of these in
-# Assisted-by, Generated-by or Co-authored-by makes the commit ai-assisted.
-AI_TOOLS = (
-    "claude", "anthropic", "copilot", "chatgpt", "openai", "codex", "gpt-", "gpt4", "cursor", "aider",
-    "gemini", "bard", "codeium", "windsurf", "tabnine", "amazon q", "codewhisperer", "devin", "cody",
-    "sourcegraph", "continue.dev", "replit", "jetbrains ai", "junie", "qodo", "codegpt", "deepseek",
-    "mistral", "llama", "cline", "roo code", "opencode", "amp code", "sweep", "ai assistant",
-)
-_AI_EMAIL = re.compile(r"@(anthropic\.com|openai\.com|cursor\.(sh|com)|aider\.chat)\b|copilot", re.I)
-_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s*(.*)$")
-
-
-def person(sig: pygit2.Signature) -> dict[str, str]:
-    """A git identity as the record writes it."""
-    return {
-        "name": sig.raw_name.decode("utf-8", "backslashreplace"),
-        "email": sig.raw_email.decode("utf-8", "backslashreplace"),
-        "time": rfc3339(sig.time, sig.offset),
-    }
-
-
-def raw_parents(commit: pygit2.Commit) -> list[str]:
-    """The parents the commit object names: a shallow clone's grafts (which hide them) do not count."""
-    header = commit.read_raw().split(b"\n\n", 1)[0]
-    return [line[7:].decode("ascii") for line in header.split(b"\n") if line.startswith(b"parent ")]
-
-
-def commit_facts(commit: pygit2.Commit) -> dict[str, Any]:
-    """The `commit` object of a record: what verification compares with the commit itself."""
-    return {
-        "id": str(commit.id),
-        "tree": str(commit.tree_id),
-        "parents": raw_parents(commit),
-        "author": person(commit.author),
-        "committer": person(commit.committer),
-    }
-
-
-def trailers(message: str) -> list[tuple[str, str]]:
-    """The trailers of a commit message (its last paragraph, when every line of it is one)."""
-    paragraphs = [p for p in re.split(r"\n[ \t]*\n", message.strip()) if p.strip()]
-    if len(paragraphs) < 2:
-        return []
-    out: list[tuple[str, str]] = []
-    for line in paragraphs[-1].splitlines():
-        m = _TRAILER.match(line)
-        if m:
-            out.append((m.group(1), m.group(2).strip()))
-        elif line[:1] in (" ", "\t") and out:
-            out[-1] = (out[-1][0], out[-1][1] + " " + line.strip())
-        else:
-            return []
-    return out
-
-
-def ai_tool_named(value: str) -> str | None:
-    """The AI coding tool a trailer value names (`Claude <noreply@anthropic.com>`), or None."""
-    name = value.split("<", 1)[0].strip()
-    low = value.lower()
-    if any(tool in low for tool in AI_TOOLS) or _AI_EMAIL.search(value):
-        return name or value.strip()
-    return None
-
-
-def claims_from(message: str, extra: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """`claims` from the message's trailers, then `--claim KEY=VALUE` (which wins)."""
-    claims: dict[str, Any] = {}
-    origin: str | None = None
-    ai: str | None = None
-    reviewed: list[str] = []
-    for key, value in trailers(message):
-        k = key.lower()
-        if k == "provenance-origin":
-            origin = value.strip().lower()
-        elif k == "provenance-tool":
-            claims["tool"] = value
-        elif k == "reviewed-by":
-            reviewed.append(value)
-        elif k in ("assisted-by", "generated-by", "co-authored-by") and ai is None:
-            ai = ai_tool_named(value)
-    if origin is None:
-        origin = "ai-assisted" if ai else "human"
-    if ai and "tool" not in claims:
-        claims["tool"] = ai
-    if reviewed:
-        claims["reviewedBy"] = reviewed
-    claims["origin"] = origin
-    for item in extra:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise SrcprovError(f"bad --claim {item!r}: expected KEY=VALUE")
-        claims[key.strip()] = value
-    if claims["origin"] not in ORIGINS:
-        raise SrcprovError(f"unknown origin {claims['origin']!r} (one of: {', '.join(ORIGINS)})")
-    return claims
-
 
 @lru_cache(maxsize=1)
 def _git_version() -> str:
@@ -198,10 +99,15 @@ class RecordInput:
     claims: tuple[str, ...] = ()
     precommit: dict[str, Any] | None = None
     rewritten_from: tuple[dict[str, Any], ...] = ()
+    trace: bytes | None = None  # an Agent Trace record given with `record --trace FILE`
+    trace_name: str = ""
 
 
-def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gpg_version: str) -> dict[str, Any]:
-    """The commit-provenance statement for COMMIT."""
+def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gpg_version: str,
+                         warnings: list[str] | None = None) -> dict[str, Any]:
+    """The commit-provenance statement for COMMIT; what could not be used (malformed evidence) goes to WARNINGS."""
+    from srcprov.recording.evidence import attribution, find_evidence
+
     facts = commit_facts(commit)
     message = commit.raw_message.decode("utf-8", "replace")
     pred: dict[str, Any] = {
@@ -212,8 +118,19 @@ def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gp
     }
     if inp.precommit is not None:
         pred["precommit"] = inp.precommit
-    pred["claims"] = claims_from(message, list(inp.claims))
-    pred["changes"] = change_stats(repo, commit)
+    changes = change_stats(repo, commit)
+    found = find_evidence(repo, facts["id"], inp.trace, inp.trace_name)
+    attrib = None
+    if found is not None and found.evidence is None and warnings is not None:
+        warnings.append(f"{facts['id'][:12]}: origin evidence in {found.source} is malformed ({found.error}): "
+                        "recorded without attribution")
+    elif found is not None:
+        attrib = attribution(found, commit, changes["insertions"])
+    ai_lines = attrib is not None and (attrib["lines"]["ai"] + attrib["lines"]["mixed"]) > 0
+    pred["claims"] = claims_from(message, list(inp.claims), ai_lines=ai_lines)
+    pred["changes"] = changes
+    if attrib is not None:
+        pred["attribution"] = attrib
     if inp.rewritten_from:
         pred["rewrittenFrom"] = list(inp.rewritten_from)
     return statement(subject(repo, facts["id"]), COMMIT_PROVENANCE, pred)

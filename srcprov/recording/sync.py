@@ -35,6 +35,8 @@ class SyncResult:
     attempts: int = 0
     notes: int = 0  # commits with a note after the sync
     fetched: bool = True
+    ok: bool = True
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """`sync --json`."""

@@ -15,8 +15,6 @@ from srcprov.report.churn import compute_churn, numstat
 from srcprov.report.facts import CommitFacts
 from srcprov.report.history import list_commits
 from srcprov.report.model import Buckets, Report, Window, parse_as_of, parse_buckets, parse_windows
-from srcprov.report.render_html import render_html
-from srcprov.report.render_text import render_csv, render_json, render_markdown, render_table
 from srcprov.report.summary import build_report
 
 if TYPE_CHECKING:
@@ -28,12 +26,13 @@ __all__ = [
     "run_report", "RENDERERS",
 ]
 
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "table": render_table,
-    "json": render_json,
-    "markdown": render_markdown,
-    "csv": render_csv,
-    "html": render_html,
+# Format -> (module, function): a renderer is imported only when its format is asked for.
+RENDERERS: dict[str, tuple[str, str]] = {
+    "table": ("srcprov.report.render_text", "render_table"),
+    "json": ("srcprov.report.render_text", "render_json"),
+    "markdown": ("srcprov.report.render_text", "render_markdown"),
+    "csv": ("srcprov.report.render_text", "render_csv"),
+    "html": ("srcprov.report.render_html", "render_html"),
 }
 
 # What `doctor` and a slow report suggest; writing it is left to the user (it changes the repository).
@@ -46,10 +45,14 @@ COMMIT_GRAPH_HINT = (
 
 def render(report: Report, fmt: str) -> str:
     """The report in FMT (table, json, markdown, csv or html)."""
+    import importlib
+
     try:
-        return RENDERERS[fmt](report)
+        module, name = RENDERERS[fmt]
     except KeyError:
         raise SrcprovError(f"bad --format: {fmt!r} (expected {', '.join(RENDERERS)})") from None
+    renderer: Callable[[Report], str] = getattr(importlib.import_module(module), name)
+    return renderer(report)
 
 
 def _check_output(output: str) -> None:

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from srcprov import state
 from srcprov.git import Repo
 
 FORMAT = 1
@@ -88,7 +89,7 @@ class ReportCache:
         self.usable_start_points = True
         if enabled:
             fp = _fingerprint(repo)
-            self.root = repo.state_dir() / "cache" / f"report-v{FORMAT}" / fp
+            self.root = state.cache(repo.common_dir) / f"report-v{FORMAT}" / fp
         # Replaced objects and grafts change parents for git but not for pygit2; then blame starts at REV.
         self.usable_start_points = not (
             repo.git("for-each-ref", "--count=1", "refs/replace/").stdout.strip()

@@ -10,6 +10,7 @@ from typing import Any
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo, path_str
+from srcprov.model.status import CommitStatus
 from srcprov.report.attribution import Attribution, TreeListing, attribute, list_tree
 from srcprov.report.cache import ReportCache
 from srcprov.report.churn import ChurnCounts, compute_churn, numstat, window_commits
@@ -136,7 +137,7 @@ def _assemble(
             age_sum += seconds * n
             authors[row.author] += n
             origin[fact.origin or "unknown"] += n
-            if fact.status == "verified":
+            if fact.status == CommitStatus.VERIFIED:
                 verified_lines += n
             if fact.reviewed:
                 reviewed_lines += n
@@ -202,7 +203,7 @@ def _assemble(
     for c in commits:
         slot = weeks.setdefault(_iso_week(c.time(date_field)), [0, 0])
         slot[0] += 1
-        slot[1] += facts[c.id].status == "verified"
+        slot[1] += facts[c.id].status == CommitStatus.VERIFIED
 
     doc = {
         "revision": commit_id,
@@ -228,7 +229,7 @@ def _assemble(
         ],
         "coverage": {
             "commits": dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "verifiedCommitShare": _share(statuses.get("verified", 0), len(commits)),
+            "verifiedCommitShare": _share(statuses.get(CommitStatus.VERIFIED, 0), len(commits)),
             "verifiedLines": verified_lines,
             "verifiedLineShare": _share(verified_lines, total_lines),
             "weekly": [

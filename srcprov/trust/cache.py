@@ -12,7 +12,7 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
-from srcprov import __version__
+from srcprov import __version__, state
 from srcprov.model.status import RecordStatus
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from srcprov.trust.verify import RecordResult
 
 # Bump when the verdict for the same bytes could change (a new check, a fixed judgement).
-VERDICT_VERSION = "4"
+VERDICT_VERSION = "5"
 
 
 class VerdictCache:
@@ -30,7 +30,7 @@ class VerdictCache:
     def __init__(self, repo: Repo, policy: Policy) -> None:
         digest = (policy.digest or "none")[:32]
         anchor = f"-{policy.anchor[:16]}" if policy.anchor else ""  # protected history is part of a verdict
-        self.path = (repo.common_dir / "srcprov" / "cache" /
+        self.path = (state.cache(repo.common_dir) /
                      f"verify-{digest}{anchor}-{__version__}-{VERDICT_VERSION}.json")
         self._now = time.time()
         self._data: dict[str, list[list[Any]]] = {}

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.errors import SrcprovError
-from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope, parse_statement
-from srcprov.model.predicates import check_predicate
+from srcprov.model.commit import commit_facts
+from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope
+from srcprov.model.statements import CommitFacts, CommitProvenance, Person, PredicateMalformed, Review, parse
 from srcprov.model.status import RANK, CommitStatus, RecordStatus
 from srcprov.model.timefmt import parse_rfc3339
 from srcprov.notes import NoteEntry, blob_sizes, list_notes, load_note, note_lines
-from srcprov.recording.statements import commit_facts
 from srcprov.trust.judge import Judgement, best_judgement, judge_signature
 
 if TYPE_CHECKING:
@@ -29,13 +29,14 @@ RECORD_STATUSES = tuple(str(s) for s in RecordStatus)
 PREDICATES = (COMMIT_PROVENANCE, REVIEW)
 
 
-def record_facts(predicate_type: str, pred: dict[str, Any]) -> dict[str, Any]:
-    """What commit statuses and the report need of a (shape-checked) record: small enough to cache."""
-    if predicate_type == COMMIT_PROVENANCE:
-        checks = (pred.get("precommit") or {}).get("checks", [])
-        return {"trigger": pred["recorder"]["trigger"], "origin": pred.get("claims", {}).get("origin"),
-                "merge": len(pred["commit"]["parents"]) > 1, "checks": {c["name"]: c["exitCode"] for c in checks}}
-    return {"email": pred["reviewer"]["email"], "at": pred["reviewedAt"], "verdict": pred["verdict"]}
+def record_facts(rec: CommitProvenance | Review) -> dict[str, Any]:
+    """What commit statuses and the report need of a record: small enough to cache."""
+    if isinstance(rec, CommitProvenance):
+        lines = (rec.attribution or {}).get("lines", {})
+        return {"trigger": rec.trigger, "origin": rec.origin, "merge": len(rec.commit.parents) > 1,
+                "checks": {c.name: c.exit_code for c in rec.checks},
+                "aiLines": lines.get("ai", 0) + lines.get("mixed", 0)}
+    return {"email": rec.reviewer.email, "at": rec.reviewed_at, "verdict": rec.verdict}
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RecordResult:
     facts: dict[str, Any] = field(default_factory=dict)
     stable_until: int | None = None  # the verdict may change at this time (a key's or signer's end)
     _statement: dict[str, Any] | None = None
+    typed: CommitProvenance | Review | None = None  # set when this run parsed the record (not from the cache)
 
     @property
     def statement(self) -> dict[str, Any] | None:
@@ -56,6 +58,16 @@ class RecordResult:
             # These bytes passed the strict parser when their verdict was reached; a plain decode suffices.
             self._statement = json.loads(base64.b64decode(json.loads(self.line)["payload"]))
         return self._statement
+
+    @property
+    def record(self) -> CommitProvenance | Review | None:
+        """The typed predicate of a well-formed srcprov record (read again from the bytes after a cached verdict)."""
+        if self.typed is None and self.predicate_type in PREDICATES and self.statement is not None:
+            from srcprov.model.statements import commit_provenance, review
+
+            pred = self.statement["predicate"]
+            self.typed = commit_provenance(pred) if self.predicate_type == COMMIT_PROVENANCE else review(pred)
+        return self.typed
 
     def to_json(self, with_statement: bool = False) -> dict[str, Any]:
         """The record's entry in `verify --json` (and `show --json` with its statement)."""
@@ -109,31 +121,31 @@ class CommitResult:
         }
 
 
-def _same_person(recorded: dict[str, Any], actual: dict[str, str]) -> bool:
-    if recorded.get("name") != actual["name"] or recorded.get("email") != actual["email"]:
+def _same_person(recorded: Person, actual: dict[str, str]) -> bool:
+    if recorded.name != actual["name"] or recorded.email != actual["email"]:
         return False
-    a, b = parse_rfc3339(recorded.get("time")), parse_rfc3339(actual["time"])
+    a, b = parse_rfc3339(recorded.time), parse_rfc3339(actual["time"])
     return a is not None and b is not None and a == b and a.utcoffset() == b.utcoffset()
 
 
-def content_difference(pred: dict[str, Any], commit: pygit2.Commit) -> str | None:
-    """What of the commit a (shape-checked) record's `commit` object gets wrong, or None."""
-    rec = pred["commit"]
+def content_difference(rec: CommitFacts, commit: pygit2.Commit) -> str | None:
+    """What of the commit a record's `commit` object gets wrong, or None."""
     facts = commit_facts(commit)
-    for key in ("tree", "parents"):
-        if rec.get(key) != facts[key]:
-            return f"{key} differs from the commit"
-    for key in ("author", "committer"):
-        if key in rec and not _same_person(rec[key], facts[key]):
+    if rec.tree != facts["tree"]:
+        return "tree differs from the commit"
+    if list(rec.parents) != facts["parents"]:
+        return "parents differs from the commit"
+    for key, person in (("author", rec.author), ("committer", rec.committer)):
+        if not _same_person(person, facts[key]):
             return f"{key} differs from the commit"
     return None
 
 
-def roles_for(predicate_type: str | None, pred: dict[str, Any]) -> tuple[str, ...]:
+def roles_for(rec: CommitProvenance | Review) -> tuple[str, ...]:
     """The roles that may sign a record: authors their commits, maintainers backfill and repair, source the forge's."""
-    if predicate_type == REVIEW:
+    if isinstance(rec, Review):
         return ("reviewer",)
-    trigger = pred.get("recorder", {}).get("trigger")
+    trigger = rec.trigger
     if trigger == "forge":
         return ("source",)
     if trigger in ("backfill", "repair"):
@@ -216,22 +228,20 @@ class Verifier:
         r = RecordResult(line, RecordStatus.MALFORMED)
         try:
             env = parse_envelope(line)
-            st = parse_statement(env)
-            pt = st["predicateType"]
-            r.predicate_type = pt
-            if pt not in PREDICATES:
-                raise Malformed(f"unknown predicateType {pt!r}")
-            check_predicate(pt, st["predicate"])
+            stmt = parse(env, PREDICATES)
         except Malformed as e:
             r.reason = str(e)
+            if isinstance(e, PredicateMalformed):
+                r.predicate_type = e.predicate_type
             return r
-        r._statement = st
-        pred = st["predicate"]
-        r.facts = record_facts(pt, pred)
+        rec = stmt.typed
+        assert rec is not None  # parse() types every predicate of PREDICATES
+        r.predicate_type, r._statement, r.typed = stmt.predicate_type, stmt.document, rec
+        r.facts = record_facts(rec)
         if not env.signatures:
             r.status, r.reason = RecordStatus.BAD_SIGNATURE, "record is not signed"
             return r
-        roles = roles_for(pt, pred)
+        roles = roles_for(rec)
         try:
             commit = self.repo.pg[attached_to]
             if not isinstance(commit, pygit2.Commit):
@@ -239,10 +249,10 @@ class Verifier:
         except (KeyError, ValueError):
             commit = None
         not_before = commit.committer.time if commit is not None else None
-        if pt == COMMIT_PROVENANCE:
+        if isinstance(rec, CommitProvenance):
             email = commit.committer.raw_email.decode("utf-8", "backslashreplace") if commit is not None else None
         else:
-            email = pred["reviewer"]["email"]
+            email = rec.reviewer.email
         v = self.signatures()
         checks = [v.verify(env.pae(), s.sig) for s in env.signatures]
         j = self.judge_checks(checks, roles, email=email, not_before=not_before, commit=attached_to)
@@ -258,19 +268,20 @@ class Verifier:
             r.status = RecordStatus.BAD_SIGNATURE if j.bad else RecordStatus.UNTRUSTED_SIGNER
             r.reason = j.reason
             return r
-        subj = [s["digest"].get("gitCommit") for s in st["subject"]]
-        if attached_to not in subj or pred["commit"]["id"] != attached_to:
+        subj = stmt.subject_commits()
+        named_id = rec.commit.id if isinstance(rec, CommitProvenance) else rec.commit_id
+        if attached_to not in subj or named_id != attached_to:
             r.status = RecordStatus.SUBJECT_MISMATCH
-            named = pred["commit"]["id"] if pred["commit"]["id"] != attached_to else next((x for x in subj if x), "?")
+            named = named_id if named_id != attached_to else next((x for x in subj if x), "?")
             r.reason = f"record names {named[:12]}, not this commit"
             return r
         if commit is None:
             r.status, r.reason = RecordStatus.CONTENT_MISMATCH, "commit not in this repository"
             return r
-        if pt == COMMIT_PROVENANCE:
-            diff = content_difference(pred, commit)
+        if isinstance(rec, CommitProvenance):
+            diff = content_difference(rec.commit, commit)
         else:
-            diff = None if pred["commit"]["tree"] == str(commit.tree_id) else "tree differs from the commit"
+            diff = None if rec.tree == str(commit.tree_id) else "tree differs from the commit"
         if diff:
             r.status, r.reason = RecordStatus.CONTENT_MISMATCH, diff
             return r
@@ -354,7 +365,7 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
             return
     need = policy.require.reviews
     origin = facts["origin"]
-    if isinstance(origin, str) and origin.startswith("ai-"):
+    if (isinstance(origin, str) and origin.startswith("ai-")) or facts.get("aiLines"):
         need = max(need, policy.require.ai_reviews)
     if need:
         commit = repo.commit(cr.commit)

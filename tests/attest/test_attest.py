@@ -167,7 +167,7 @@ def test_note_that_never_was_the_commits_note_breaks_the_note(attested: tuple[Pa
     git(repo, "config", "srcprov.signingKey", gpg_env.fpr["builder"])
     from srcprov.attest.provenance import envelope_line
     from srcprov.git import Repo
-    from srcprov.recording.writer import make_signer
+    from srcprov.recording.signer import make_signer
 
     att.write_bytes(envelope_line(st, make_signer(Repo(repo))) + b"\n")
     code, out = check(repo, att)

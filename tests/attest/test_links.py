@@ -21,7 +21,7 @@ def signed_lines(repo: Path, gpg_env: Env, *statements: dict[str, Any]) -> bytes
     """STATEMENTS as DSSE envelope lines signed by the policy's trusted builder key."""
     from srcprov.attest.provenance import envelope_line
     from srcprov.git import Repo
-    from srcprov.recording.writer import make_signer
+    from srcprov.recording.signer import make_signer
 
     git(repo, "config", "srcprov.signingKey", gpg_env.fpr["builder"])
     signer = make_signer(Repo(repo))

@@ -66,7 +66,7 @@ def test_sbom_about_other_subjects_breaks_the_subject_link(repo: Path, gpg_env: 
     from srcprov.attest.provenance import envelope_line
     from srcprov.attest.sbom import parse_sbom, sbom_statement
     from srcprov.git import Repo
-    from srcprov.recording.writer import make_signer
+    from srcprov.recording.signer import make_signer
 
     (repo / "sbom.cdx.json").write_text(CDX)
     att = attest(repo, gpg_env, "builder", "--sbom", "sbom.cdx.json")

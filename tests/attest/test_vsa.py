@@ -10,7 +10,7 @@ from google.protobuf import json_format
 
 from srcprov.attest.vsa import write_vsa
 from srcprov.git import Repo
-from srcprov.recording.writer import make_signer
+from srcprov.recording.signer import make_signer
 from srcprov.trust.policy import load_policy
 from srcprov.trust.verify import verify_commits
 from tests.attest.conftest import Env, commit_file, git

@@ -1,0 +1,96 @@
+"""Reading line-level origin evidence for a commit at record time, and the `attribution` it becomes.
+
+The evidence stays where its tool wrote it (git-ai's `refs/notes/ai`, an Agent Trace record); the record
+carries its format, where it was read, the sha256 of its bytes and its line counts, so the signed digest
+binds exactly those bytes and the report uses their ranges only while they still hash to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from srcprov.model.evidence import Evidence, EvidenceError, parse_agent_trace, parse_git_ai
+
+if TYPE_CHECKING:
+    import pygit2
+
+    from srcprov.git import Repo
+
+GIT_AI_REF = "refs/notes/ai"
+AGENT_TRACE_REF = "refs/notes/agent-trace"
+
+
+@dataclass
+class Found:
+    """Evidence for one commit: its bytes, where they were read, and what they say (None: malformed)."""
+
+    data: bytes
+    source: str
+    evidence: Evidence | None
+    error: str = ""
+
+
+def note_blob(repo: Repo, ref: str, commit_id: str) -> bytes | None:
+    """The bytes of COMMIT_ID's note in notes ref REF (flat or fanned-out), or None."""
+    try:
+        tip = repo.pg.references[ref].resolve().peel()
+    except (KeyError, ValueError):
+        return None
+    tree = tip.tree
+    for path in (commit_id, f"{commit_id[:2]}/{commit_id[2:]}", f"{commit_id[:2]}/{commit_id[2:4]}/{commit_id[4:]}"):
+        try:
+            obj = tree[path]
+        except KeyError:
+            continue
+        if obj.type_str == "blob":
+            return bytes(obj.data)
+    return None
+
+
+def find_evidence(repo: Repo, commit_id: str, trace: bytes | None = None, trace_name: str = "") -> Found | None:
+    """The evidence for COMMIT_ID: TRACE (an Agent Trace record given with --trace), else a git-ai authorship
+    log on refs/notes/ai, else an Agent Trace record on refs/notes/agent-trace; None when there is none."""
+    candidates: list[tuple[bytes | None, str, Any]] = [
+        (trace, trace_name or "a file", parse_agent_trace),
+        (None, GIT_AI_REF, parse_git_ai),
+        (None, AGENT_TRACE_REF, parse_agent_trace),
+    ]
+    for data, source, parse in candidates:
+        if data is None and source in (GIT_AI_REF, AGENT_TRACE_REF):
+            data = note_blob(repo, source, commit_id)
+        if data is None:
+            continue
+        try:
+            ev = parse(data, commit_id) if parse is parse_agent_trace else parse(data)
+        except EvidenceError as e:
+            return Found(data, source, None, str(e))
+        return Found(data, source, ev)
+    return None
+
+
+def _line_counts(commit: pygit2.Commit, paths: list[str]) -> dict[str, int]:
+    """Lines of each of PATHS as COMMIT has it (0 when it has no such file)."""
+    out = {}
+    for p in paths:
+        try:
+            obj = commit.tree[p]
+        except KeyError:
+            out[p] = 0
+            continue
+        data = bytes(obj.data) if obj.type_str == "blob" else b""
+        out[p] = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    return out
+
+
+def attribution(found: Found, commit: pygit2.Commit, insertions: int) -> dict[str, Any]:
+    """The record's `attribution` for well-formed evidence: lines past a file's end are not counted, and lines
+    the commit added that the evidence does not cover count as `unknown`."""
+    assert found.evidence is not None
+    ev = found.evidence
+    counts = ev.counts(_line_counts(commit, list(ev.lines)))
+    covered = counts["ai"] + counts["human"] + counts["mixed"]
+    counts["unknown"] += max(0, insertions - covered - counts["unknown"])
+    return {"format": ev.format, "source": found.source, "sha256": hashlib.sha256(found.data).hexdigest(),
+            "lines": counts}
