@@ -1,4 +1,4 @@
-"""Command declarations for the build side: attest, verify-attestation, sync, repair."""
+"""Command declarations for the build side: attest, reproduce, verify-attestation, sync, repair."""
 
 from __future__ import annotations
 
@@ -15,19 +15,41 @@ def attest(
     subject: list[str] = typer.Option(..., "--subject", help="An artifact the build made (repeatable)."),
     rev: str = typer.Option("HEAD", "--rev", help="The commit the build is of."),
     builder_id: str | None = typer.Option(None, "--builder-id", help="The builder's URI (default: from the CI's environment)."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Write the attestation here (default: stdout)."),
-    no_sign: bool = typer.Option(False, "--no-sign", help='Leave the envelope unsigned ("signatures": []).'),
+    command: str | None = typer.Option(None, "--command", help="The build command, recorded so `reproduce` can run it again."),
+    deps: list[str] | None = typer.Option(None, "--deps", help="auto (the lock files at the commit, default), none, or a lock "
+                                          "file (repeatable)."),
+    sbom: str | None = typer.Option(None, "--sbom", help="An SBOM file (CycloneDX or SPDX JSON), or auto (needs the sbom extra: "
+                                    "cyclonedx-bom)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Write the attestation bundle here (default: stdout)."),
+    no_sign: bool = typer.Option(False, "--no-sign", help='Leave the envelopes unsigned ("signatures": []).'),
 ) -> None:
-    """Write an in-toto SLSA Provenance v1 attestation linking the artifacts to the commit and its records."""
+    """Write an in-toto SLSA Provenance v1 attestation linking the artifacts to the commit, its records and
+    the build's inputs; with --sbom, a bundle (JSON Lines): the provenance, then the SBOM statement."""
     from srcprov.commands.build import attest as run
 
-    res = run(open_repo(), subject, rev, builder_id, output, sign=not no_sign)
+    res = run(open_repo(), subject, rev, builder_id, output, sign=not no_sign, command=command, deps=deps or ["auto"], sbom=sbom)
     warn(res.warnings)
     if output:
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(res.line)
         sys.stdout.flush()
+
+
+@app.command()
+def reproduce(
+    file: str = typer.Argument(..., help="The attestation (or bundle) of the build to redo."),
+    subject: list[str] | None = typer.Option(None, "--subject", help="Your copy of an attested artifact: compare only "
+                                             "these, byte by byte (repeatable)."),
+    command: str | None = typer.Option(None, "--command", help="Run this instead of the attested build command."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the temporary worktree of the rebuild."),
+    timeout: float = typer.Option(3600.0, "--timeout", help="Seconds the build may take before it is stopped."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild the attested commit in a temporary worktree and compare each artifact's sha256 with the attestation."""
+    from srcprov.commands.build import reproduce as run
+
+    render(run(open_repo(), file, subject or [], command, keep, timeout), as_json)
 
 
 @app.command("verify-attestation")

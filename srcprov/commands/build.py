@@ -1,4 +1,4 @@
-"""The build side: `attest`, `verify-attestation`, `sync`, `repair`."""
+"""The build side: `attest`, `reproduce`, `verify-attestation`, `sync`, `repair`."""
 
 from __future__ import annotations
 
@@ -22,25 +22,33 @@ class AttestResult:
 
 
 def attest(repo: Repo, subjects: list[str], rev: str, builder_id: str | None, output: str | None,
-           sign: bool) -> AttestResult:
-    """Make the build attestation; write it to OUTPUT when given."""
+           sign: bool, command: str | None = None, deps: list[str] | None = None, sbom: str | None = None) -> AttestResult:
+    """Make the build attestation (a bundle when an SBOM is given); write it to OUTPUT when given."""
     from srcprov.attest.provenance import attest as make
 
     warnings: list[str] = []
     flush(repo, warnings)
-    line = make(repo, subjects, rev, builder_id, sign=sign) + b"\n"
+    made = make(repo, subjects, rev, builder_id, sign=sign, command=command, deps=deps or ["auto"], sbom=sbom)
+    data = made.bundle()
     if output:
         try:
-            Path(output).write_bytes(line)
+            Path(output).write_bytes(data)
         except OSError as e:
             raise SrcprovError(f"cannot write {output}: {e.strerror}") from None
-    return AttestResult(line, output, warnings=warnings)
+    return AttestResult(data, output, warnings=warnings + made.warnings)
+
+
+def reproduce(repo: Repo, file: str, subjects: list[str], command: str | None, keep: bool, timeout: float) -> Any:
+    """Rebuild the attestation's commit in a temporary worktree and compare the subjects' digests."""
+    from srcprov.attest.reproduce import reproduce as redo
+
+    return redo(repo, file, subjects, command, keep, timeout)
 
 
 def verify_attestation(repo: Repo, file: str, subjects: list[str], policy_dir: str | None,
                        policy_rev: str | None) -> Any:
     """The chain artifact -> attestation -> commit -> note -> signers, each link named."""
-    from srcprov.attest.provenance import verify_attestation as check
+    from srcprov.attest.chain import verify_attestation as check
 
     return check(repo, file, subjects, policy_for(repo, policy_dir, policy_rev))
 

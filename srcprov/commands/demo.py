@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -115,10 +116,10 @@ def step_commits(d: Demo) -> None:
     for rel in ("tinyledger/report.py", "tinyledger/__main__.py"):
         shutil.copyfile(src / rel, d.repo / rel)
     d.commit("Report totals per account\n\nCo-authored-by: Claude <noreply@anthropic.com>")
-    for rel in ("tests/test_ledger.py", "ledger.txt"):
+    for rel in ("tests/test_ledger.py", "ledger.txt", "requirements-dev.txt", "build.py"):
         (d.repo / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src / rel, d.repo / rel)
-    d.commit("Add a test and a sample ledger\n\nProvenance-Origin: human")
+    d.commit("Add a test, a sample ledger, the pinned test tools and a reproducible build\n\nProvenance-Origin: human")
     d.run("srcprov", "record", "--pending", "--wait")
     d.run("srcprov", "show", "HEAD~1")
 
@@ -172,14 +173,59 @@ def step_report(d: Demo) -> None:
     d.run("srcprov", "report")
 
 
+BUILD = "python3 build.py"
+
+
+def _demo_sbom(d: Demo) -> str:
+    """`auto` when the sbom extra (cyclonedx-bom) is installed, else a small CycloneDX file of the pinned tools."""
+    from srcprov.attest.sbom import cyclonedx_available
+
+    if cyclonedx_available():
+        return "auto"
+    components = []
+    for line in (d.repo / "requirements-dev.txt").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, _, rest = line.partition("==")
+            version = rest.split()[0]
+            components.append({"type": "library", "name": name.strip(), "version": version,
+                               "purl": f"pkg:pypi/{name.strip()}@{version}"})
+    doc = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components}
+    (d.repo / "dist" / "sbom.cdx.json").write_text(json.dumps(doc, indent=2) + "\n")
+    print("  (the sbom extra is not installed: a small CycloneDX SBOM of requirements-dev.txt stands in for --sbom auto)")
+    return "dist/sbom.cdx.json"
+
+
+def _show_inputs(bundle: Path) -> None:
+    """Print what the attestation names: its resolved dependencies, environment and byproducts."""
+    import base64
+
+    lines = bundle.read_bytes().splitlines()
+    st = json.loads(base64.b64decode(json.loads(lines[0])["payload"]))
+    bd = st["predicate"]["buildDefinition"]
+    types = [json.loads(base64.b64decode(json.loads(ln)["payload"]))["predicateType"] for ln in lines]
+    print(f"  the bundle holds {len(lines)} signed statements: {', '.join(types)}")
+    for dep in bd["resolvedDependencies"]:
+        digest = ", ".join(f"{k} {v[:12]}" for k, v in dep.get("digest", {}).items()) or "no digest"
+        print(f"    input {dep['uri']}  ({digest})")
+    env = bd["internalParameters"].get("environment", {})
+    tools = ", ".join(f"{k} {v}" for k, v in env.get("tools", {}).items())
+    print(f"    environment {env.get('os')}/{env.get('arch')}; tools: {tools or 'none found'}")
+    for b in st["predicate"]["runDetails"].get("byproducts", []):
+        print(f"    byproduct {b['name']} ({b['mediaType']})")
+
+
 def step_attest(d: Demo) -> None:
-    d.say("a build: the artifact gets an SLSA provenance attestation naming the commit and its signed records")
-    (d.repo / "dist").mkdir(exist_ok=True)
-    d.run("git", "archive", "--format=tar.gz", "--prefix=tinyledger/", "-o", "dist/tinyledger.tar.gz", "HEAD")
+    d.say("a reproducible build (build.py: fixed file times from SOURCE_DATE_EPOCH, sorted entries, gzip without a time)")
+    d.run(*shlex.split(BUILD))
+    d.say("its attestation: the commit and its signed records, the lock file's packages, the command, the environment, "
+          "an SBOM")
     d.run("srcprov", "attest", "--subject", "dist/tinyledger.tar.gz", "--builder-id", "urn:srcprov:demo-builder",
-          "--output", "dist/tinyledger.intoto.jsonl")
+          "--command", BUILD, "--deps", "auto", "--sbom", _demo_sbom(d), "--output", "dist/tinyledger.intoto.jsonl")
+    _show_inputs(d.repo / "dist" / "tinyledger.intoto.jsonl")
     d.say("verify the chain: artifact -> attestation -> commit -> note -> signer")
     d.run("srcprov", "verify-attestation", "dist/tinyledger.intoto.jsonl", "--subject", "dist/tinyledger.tar.gz")
+    d.say("rebuild from the attestation in a temporary worktree and compare the bytes")
+    d.run("srcprov", "reproduce", "dist/tinyledger.intoto.jsonl", "--subject", "dist/tinyledger.tar.gz")
     d.say("change the artifact after the build and watch verify-attestation name the broken link")
     artifact = d.repo / "dist" / "tinyledger.tar.gz"
     good = artifact.read_bytes()
