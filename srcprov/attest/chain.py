@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from srcprov.attest.provenance import BUNDLE_MEDIA_TYPE, LINKS, file_digest  # noqa: F401  (LINKS: the names below)
 from srcprov.errors import SrcprovError
 from srcprov.model.dsse import SLSA_PROVENANCE, Envelope, Malformed, parse_envelope, parse_statement
+from srcprov.model.statements import SlsaProvenance, slsa_provenance
 from srcprov.model.status import CommitStatus
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Bundle:
     envelope: Envelope
     statement: dict[str, Any]
     others: list[tuple[int, Envelope, dict[str, Any]]]  # (line number, envelope, statement)
+    provenance: SlsaProvenance  # the statement's predicate, typed once
 
 
 def load_bundle(path: str) -> Bundle:
@@ -91,11 +93,11 @@ def load_bundle(path: str) -> Bundle:
         many = f"{len(found)} SLSA provenance statements, not one" if found else "no SLSA provenance statement"
         raise SrcprovError(f"{path} holds {many}")
     n, env, st = found[0]
-    pred = st["predicate"]
-    deps = pred.get("buildDefinition", {}).get("resolvedDependencies") if isinstance(pred.get("buildDefinition"), dict) else None
-    if not isinstance(deps, list) or not deps or not all(isinstance(d, dict) for d in deps):
-        raise SrcprovError(f"{path}:{n}: the provenance has no resolvedDependencies")
-    return Bundle(env, st, [x for x in statements if x[0] != n])
+    try:
+        provenance = slsa_provenance(st["predicate"])
+    except Malformed as e:
+        raise SrcprovError(f"{path}:{n}: {e}") from None
+    return Bundle(env, st, [x for x in statements if x[0] != n], provenance)
 
 
 def load_attestation(path: str) -> tuple[Envelope, dict[str, Any]]:
@@ -144,8 +146,8 @@ def verify_attestation(
         checks = [
             ("signature", lambda: _check_signatures(verifier, bundle)),
             ("subject", lambda: _check_subjects(st, digests) + _check_bundle_subjects(bundle)),
-            ("commit", lambda: _check_commit(repo, st, result)),
-            ("note", lambda: _check_note(repo, st, result.commit or "")),
+            ("commit", lambda: _check_commit(repo, bundle.provenance, result)),
+            ("note", lambda: _check_note(repo, bundle.provenance, result.commit or "")),
             ("policy", lambda: _check_policy(repo, policy, result.commit or "", verifier)),
         ]
         for name, check in checks:
@@ -210,34 +212,22 @@ def _dict_or_empty(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _dependencies(st: dict[str, Any]) -> list[dict[str, Any]]:
-    """resolvedDependencies (load_attestation made sure it is a non-empty list of objects)."""
-    deps: list[dict[str, Any]] = st["predicate"]["buildDefinition"]["resolvedDependencies"]
-    return deps
-
-
-def _git_commit(entry: object) -> object:
-    """The `digest.gitCommit` a resource descriptor names, or None."""
-    return _dict_or_empty(_dict_or_empty(entry).get("digest")).get("gitCommit")
-
-
 def _short(value: object) -> str:
     """An attacker-chosen value, cut short for a message."""
     text = str(value)
     return text if len(text) <= 72 else text[:69] + "..."
 
 
-def _check_commit(repo: Repo, st: dict[str, Any], result: ChainResult) -> str:
+def _check_commit(repo: Repo, prov: SlsaProvenance, result: ChainResult) -> str:
     import pygit2
 
-    deps = _dependencies(st)
-    commit_id = _git_commit(deps[0])  # resolvedDependencies[0] IS the source: never searched for by name
+    deps = prov.resolved_dependencies
+    commit_id = deps[0].git_commit  # resolvedDependencies[0] IS the source: never searched for by name
     if not isinstance(commit_id, str) or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit_id):
         raise _Broken("commit", "the attestation names no source commit (resolvedDependencies[0].digest.gitCommit)")
     # Any other commit named anywhere would be the source to some other consumer (a decoy).
-    external = _dict_or_empty(_dict_or_empty(st["predicate"]["buildDefinition"].get("externalParameters")).get("source"))
-    named = [(f"resolvedDependencies[{i}]", _git_commit(d)) for i, d in enumerate(deps[1:], 1)]
-    named.append(("externalParameters.source", _git_commit(external)))
+    named = [(f"resolvedDependencies[{i}]", d.git_commit) for i, d in enumerate(deps[1:], 1)]
+    named.append(("externalParameters.source", prov.source_parameter.git_commit))
     for where, other in named:
         if other is not None and other != commit_id:
             raise _Broken("commit", f"{where} names commit {_short(other)}, not the source {commit_id} "
@@ -249,7 +239,7 @@ def _check_commit(repo: Repo, st: dict[str, Any], result: ChainResult) -> str:
         obj = None
     if not isinstance(obj, pygit2.Commit):
         raise _Broken("commit", f"commit {commit_id} is not in this repository (fetch it?)")
-    return f"{commit_id} ({_short(deps[0].get('uri', ''))})"
+    return f"{commit_id} ({_short(deps[0].raw.get('uri', ''))})"
 
 
 def notes_history_refs(repo: Repo) -> list[str]:
@@ -274,23 +264,21 @@ def note_in_history(repo: Repo, commit_id: str, blob: str) -> bool:
     return False
 
 
-def _check_note(repo: Repo, st: dict[str, Any], commit_id: str) -> str:
+def _check_note(repo: Repo, prov: SlsaProvenance, commit_id: str) -> str:
     from srcprov.notes import MAX_NOTE_BYTES, blob_size, commit_note, note_lines
 
     # The note is the entry with the bundle mediaType and annotations.subjectGitCommit (never found by name).
-    notes = [d for d in _dependencies(st) if d.get("mediaType") == BUNDLE_MEDIA_TYPE
-             and "subjectGitCommit" in _dict_or_empty(d.get("annotations"))]
+    notes = [d for d in prov.resolved_dependencies if d.media_type == BUNDLE_MEDIA_TYPE and "subjectGitCommit" in d.annotations]
     if not notes:
         raise _Broken("note", f"the attestation names no note (no dependency with mediaType {BUNDLE_MEDIA_TYPE} "
                               "and annotations.subjectGitCommit; the commit had no records?)")
     if len(notes) > 1:
         raise _Broken("note", f"the attestation names {len(notes)} notes, not one")
     dep = notes[0]
-    subject_commit = dep["annotations"]["subjectGitCommit"]
+    subject_commit = dep.annotations["subjectGitCommit"]
     if subject_commit != commit_id:
         raise _Broken("note", f"the note names commit {_short(subject_commit)}, not the source {commit_id}")
-    digest = _dict_or_empty(dep.get("digest"))
-    blob, sha = digest.get("gitBlob"), digest.get("sha256")
+    blob, sha = dep.digest.get("gitBlob"), dep.digest.get("sha256")
     if not isinstance(blob, str) or not isinstance(sha, str):
         raise _Broken("note", "the note has no gitBlob and sha256 digest")
     if not note_in_history(repo, commit_id, blob):

@@ -164,3 +164,68 @@ def parse(env: Envelope, known: tuple[str, ...] | None = None) -> Statement:
             raise PredicateMalformed(pt, str(e)) from None
         typed = commit_provenance(pred) if pt == COMMIT_PROVENANCE else review(pred)
     return Statement(env.payload, st, tuple(st["subject"]), pt, pred, typed)
+
+
+# --- the build side: statements srcprov reads from files it is handed -------------------------------------
+def _obj(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """An in-toto ResourceDescriptor as an attestation gives it (attacker-chosen: fields of the wrong type
+    read as absent, and the check that needs them says what is missing)."""
+
+    uri: str | None
+    digest: dict[str, str]
+    media_type: str | None
+    annotations: dict[str, Any]
+    name: str | None
+    raw: dict[str, Any]
+
+    @property
+    def git_commit(self) -> object:
+        """`digest.gitCommit` as given (any JSON type), or None."""
+        return self.raw.get("digest", {}).get("gitCommit") if isinstance(self.raw.get("digest"), dict) else None
+
+
+def descriptor(value: object) -> Descriptor:
+    """A resource descriptor read from VALUE (anything)."""
+    d = _obj(value)
+    digest = {k: v for k, v in _obj(d.get("digest")).items() if isinstance(v, str)}
+    return Descriptor(d.get("uri") if isinstance(d.get("uri"), str) else None, digest,
+                      d.get("mediaType") if isinstance(d.get("mediaType"), str) else None,
+                      _obj(d.get("annotations")), d.get("name") if isinstance(d.get("name"), str) else None, d)
+
+
+@dataclass(frozen=True)
+class SlsaProvenance:
+    """`https://slsa.dev/provenance/v1`, as verify-attestation reads it."""
+
+    build_type: str | None
+    external_parameters: dict[str, Any]
+    resolved_dependencies: tuple[Descriptor, ...]
+    builder_id: str | None
+    byproducts: tuple[Descriptor, ...]
+    unknown: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source_parameter(self) -> Descriptor:
+        """`externalParameters.source`."""
+        return descriptor(self.external_parameters.get("source"))
+
+
+def slsa_provenance(pred: dict[str, Any]) -> SlsaProvenance:
+    """An SLSA Provenance v1 predicate; Malformed when it has no non-empty list of resolvedDependencies objects."""
+    build = _obj(pred.get("buildDefinition"))
+    deps = build.get("resolvedDependencies")
+    if not isinstance(deps, list) or not deps or not all(isinstance(d, dict) for d in deps):
+        raise Malformed("the provenance has no resolvedDependencies")
+    run = _obj(pred.get("runDetails"))
+    builder = _obj(run.get("builder")).get("id")
+    byproducts = run.get("byproducts") if isinstance(run.get("byproducts"), list) else []
+    return SlsaProvenance(
+        build.get("buildType") if isinstance(build.get("buildType"), str) else None,
+        _obj(build.get("externalParameters")), tuple(descriptor(d) for d in deps),
+        builder if isinstance(builder, str) else None, tuple(descriptor(b) for b in byproducts),
+        {k: v for k, v in pred.items() if k not in ("buildDefinition", "runDetails")})
