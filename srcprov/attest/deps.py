@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import binascii
 import fnmatch
-import json
 import posixpath
 import re
 import shlex
@@ -22,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from srcprov.model.dsse import Malformed, strict_json
 
 # Basename patterns of the lock files `--deps auto` reads, and the kind each one is.
 LOCKFILES: tuple[tuple[str, str], ...] = (
@@ -264,17 +265,9 @@ def _toml(text: str) -> dict[str, Any]:
 
 
 def _json(text: str) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise _Malformed(f"key {_cut(k)!r} appears twice")
-            out[k] = v
-        return out
-
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as e:
+        return strict_json(text)  # one strict JSON reader: no duplicate keys, NaN or lone surrogates
+    except Malformed as e:
         raise _Malformed(str(e)) from None
 
 

@@ -14,10 +14,11 @@ evidence is then left out of the record (one warning), never half-read.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from srcprov.model.dsse import Malformed, strict_json
 
 GIT_AI = "git-ai/authorship/3.0.0"
 AGENT_TRACE = "agent-trace/0.1"
@@ -78,21 +79,10 @@ def _text(data: bytes) -> str:
 
 
 def _json(text: str) -> Any:
-    def no_dups(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        d: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in d:
-                raise EvidenceError(f"duplicate JSON key {k!r}")
-            d[k] = v
-        return d
-
-    def no_constants(name: str) -> Any:
-        raise EvidenceError(f"JSON constant {name} is not allowed")
-
     try:
-        return json.loads(text, object_pairs_hook=no_dups, parse_constant=no_constants)
-    except json.JSONDecodeError as e:
-        raise EvidenceError(f"bad JSON: {e.msg} at line {e.lineno}") from None
+        return strict_json(text)
+    except Malformed as e:
+        raise EvidenceError(f"bad JSON: {e}") from None
 
 
 def _ranges(spec: str) -> list[tuple[int, int]]:
