@@ -492,3 +492,11 @@ def test_demo_with_ssh_keys(tmp_path: Path) -> None:
     repo = tmp_path / "d" / "tinyledger"
     assert subprocess.run(["git", "config", "gpg.format"], cwd=repo, capture_output=True, text=True,
                           env=env).stdout.strip() == "ssh"
+
+
+def test_policy_show_names_each_kind(tmp_path: Path, keys: Keys, kinds: dict) -> None:
+    repo = kind_repo(tmp_path, keys, kinds["ssh"]["alice"])
+    repo.add_signer(kinds["pem"]["alice"].add_arg, roles=("builder",))
+    data = json.loads(repo.srcprov("policy", "show", "--json").stdout)
+    assert {s["fingerprint"]: s["kind"] for s in data["signers"]} == {kinds["ssh"]["alice"].keyid: "ssh",
+                                                                      kinds["pem"]["alice"].keyid: "pem"}

@@ -460,7 +460,8 @@ def policy_show(
     p = load_policy(open_repo(), policy_dir, policy_rev)
     data: dict[str, Any] = {  # the --json document
         "source": p.source,
-        "signers": [{"name": s.name, "fingerprint": s.fingerprint, "emails": list(s.emails), "roles": list(s.roles)} for s in p.signers],
+        "signers": [{"name": s.name, "kind": s.kind, "fingerprint": s.fingerprint, "emails": list(s.emails),
+                     "roles": list(s.roles)} for s in p.signers],
         "checks": [{"name": c.name, "command": c.command, "timeout": c.timeout, "required": c.required} for c in p.checks],
         "require": {"since": p.require.since, "backfilled": p.require.backfilled, "reviews": p.require.reviews},
     }
@@ -468,8 +469,9 @@ def policy_show(
         emit_json(data)
         return
     print(f"policy: {p.source}")
-    print(tabulate([[s["name"], s["fingerprint"], ", ".join(s["emails"]) or "any", ", ".join(s["roles"])] for s in data["signers"]],
-                   headers=["signer", "fingerprint", "emails", "roles"]) if p.signers else "no signers")
+    print(tabulate([[s["name"], s["kind"], s["fingerprint"], ", ".join(s["emails"]) or "any", ", ".join(s["roles"])]
+                    for s in data["signers"]],
+                   headers=["signer", "kind", "fingerprint", "emails", "roles"]) if p.signers else "no signers")
     if p.checks:
         print(tabulate([[c.name, c.command, f"{c.timeout:g}s", "yes" if c.required else "no"] for c in p.checks],
                        headers=["check", "command", "timeout", "required"]))
