@@ -500,3 +500,33 @@ def test_policy_show_names_each_kind(tmp_path: Path, keys: Keys, kinds: dict) ->
     data = json.loads(repo.srcprov("policy", "show", "--json").stdout)
     assert {s["fingerprint"]: s["kind"] for s in data["signers"]} == {kinds["ssh"]["alice"].keyid: "ssh",
                                                                       kinds["pem"]["alice"].keyid: "pem"}
+
+
+def test_pre_commit_shim_skips_python_once_the_ssh_key_was_found_usable(tmp_path: Path, keys: Keys, kinds: dict) -> None:
+    """Hooks with SSH signing stay as fast as with gpg: after one key check, pre-commit starts no Python."""
+    import subprocess
+
+    alice = kinds["ssh"]["alice"]
+    repo = kind_repo(tmp_path, keys, alice)
+    repo.commit()
+    seen = (repo.path / ".git" / "srcprov" / "keycheck").read_text().split()
+    assert seen[0] == "ssh" and seen[-1] == alice.private
+    (repo.path / "x.txt").write_text("x\n")
+    repo.git("add", "x.txt")
+
+    def trace(env: dict[str, str]) -> str:
+        proc = subprocess.run(["sh", "-x", ".git/hooks/pre-commit"], cwd=repo.path, capture_output=True, text=True,
+                              env={**env, "GIT_INDEX_FILE": str(repo.path / ".git" / "index")})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    assert "srcprov hook pre-commit" not in trace(dict(os.environ))
+    # A key file changed since, or another agent (SSH_AUTH_SOCK): Python looks at the key again.
+    kc = repo.path / ".git" / "srcprov" / "keycheck"
+    later = kc.stat().st_mtime + 2
+    os.utime(alice.private, (later, later))
+    while time.time() < later + 1:  # the new key check is written after the key file changed
+        time.sleep(0.1)
+    assert "srcprov hook pre-commit" in trace(dict(os.environ))
+    assert "srcprov hook pre-commit" not in trace(dict(os.environ))
+    assert "srcprov hook pre-commit" in trace({**os.environ, "SSH_AUTH_SOCK": str(tmp_path / "other.sock")})
