@@ -17,7 +17,7 @@ def test_policy_show_json(repo):
     data = json.loads(repo.srcprov("policy", "show", "--json").stdout)
     by = {s["fingerprint"]: s for s in data["signers"]}
     assert by[repo.keys.alice]["roles"] == ["author", "reviewer"]
-    assert by[repo.keys.bob] == {"name": "Bob", "fingerprint": repo.keys.bob, "emails": ["bob@example.com"],
+    assert by[repo.keys.bob] == {"name": "Bob", "kind": "openpgp", "fingerprint": repo.keys.bob, "emails": ["bob@example.com"],
                                  "roles": ["reviewer", "builder"]}
     assert (repo.path / ".srcprov" / "keys" / f"{repo.keys.bob}.asc").read_text().startswith("-----BEGIN PGP PUBLIC")
     assert data["require"] == {"since": None, "backfilled": "allow", "reviews": 0}

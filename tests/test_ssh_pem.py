@@ -423,3 +423,110 @@ def test_first_held_times_through_a_notes_merge(tmp_path: Path, keys: Keys) -> N
     add("L4\n", t + 400)
     got = first_held_times(Repo(repo.path), [c])
     assert {line.decode(): at for (_, line), at in got.items()} == {"L1": t, "L2": t + 100, "L3": t + 200, "L4": t + 400}
+
+
+# --- doctor and demo --------------------------------------------------------------------------------
+
+
+def test_doctor_on_ssh_and_pem_setups(tmp_path: Path, keys: Keys, kinds: dict) -> None:
+    import shutil
+
+    alice = kinds["ssh"]["alice"]
+    repo = kind_repo(tmp_path, keys, alice)
+    out = repo.srcprov("doctor", check=False).stdout
+    assert f"signing key (ssh) {alice.private}: usable" in out
+    repo.git("config", "user.signingkey", str(tmp_path / "no-such-key"))
+    out = repo.srcprov("doctor", check=1).stdout
+    assert "does not exist" in out and "user.signingkey" in out
+    locked = tmp_path / "locked_key"
+    shutil.copy(alice.private, locked)
+    locked.chmod(0)
+    if not os.access(locked, os.R_OK):  # root reads anything
+        repo.git("config", "user.signingkey", str(locked))
+        assert "not readable" in repo.srcprov("doctor", check=1).stdout
+    # No ssh-keygen on PATH (git and sh only).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("git", "sh"):
+        (bin_dir / tool).symlink_to(shutil.which(tool) or tool)
+    repo.git("config", "user.signingkey", alice.private)
+    proc = repo.srcprov("doctor", env={**os.environ, "PATH": str(bin_dir)}, check=1)
+    assert "ssh-keygen: not found" in proc.stdout and "openssh-client" in proc.stdout
+    # x509: not supported, and said so.
+    repo.git("config", "gpg.format", "x509")
+    out = repo.srcprov("doctor", check=1).stdout
+    assert "x509" in out and "not supported" in out
+    # PEM: a passphrase-protected key without its variable.
+    priv, _, _ = pem_key(str(tmp_path), "locked", "ecdsa", passphrase=b"s3cret")
+    repo.git("config", "srcprov.signingFormat", "pem")
+    repo.git("config", "user.signingkey", priv)
+    out = repo.srcprov("doctor", check=1).stdout
+    assert "passphrase-protected" in out
+    repo.git("config", "srcprov.pemPassphraseEnv", "SRCPROV_TEST_PEM_PASS")
+    out = repo.srcprov("doctor", env={**os.environ, "SRCPROV_TEST_PEM_PASS": "s3cret"}, check=False).stdout
+    assert "signing key (pem)" in out and "usable" in out
+
+
+def test_pem_key_with_passphrase_signs_records(tmp_path: Path, keys: Keys) -> None:
+    """The passphrase comes from the variable srcprov.pemPassphraseEnv names, and never into the record."""
+    priv, pub, keyid = pem_key(str(tmp_path), "ci", "ecdsa", passphrase=b"s3cret-pass")
+    key = Key("pem", priv, pub, keyid)
+    repo = kind_repo(tmp_path, keys, key)  # the policy commit: no passphrase yet, stays queued
+    repo.git("config", "srcprov.pemPassphraseEnv", "CI_PEM_PASS")
+    env = {**os.environ, "CI_PEM_PASS": "s3cret-pass"}
+    repo.commit(env=env)
+    repo.srcprov("record", "--pending", env=env)
+    assert record_status(repo) == ("verified", "")
+    assert "s3cret-pass" not in repo.note("HEAD") and base64.b64encode(b"s3cret-pass").decode() not in repo.note("HEAD")
+
+
+def test_demo_with_ssh_keys(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    proc = subprocess.run([sys.executable, "-m", "srcprov", "demo", "--dir", str(tmp_path / "d"), "--key-kind", "ssh"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "signed by SHA256:" in proc.stdout and "attestation verified" in proc.stdout
+    repo = tmp_path / "d" / "tinyledger"
+    assert subprocess.run(["git", "config", "gpg.format"], cwd=repo, capture_output=True, text=True,
+                          env=env).stdout.strip() == "ssh"
+
+
+def test_policy_show_names_each_kind(tmp_path: Path, keys: Keys, kinds: dict) -> None:
+    repo = kind_repo(tmp_path, keys, kinds["ssh"]["alice"])
+    repo.add_signer(kinds["pem"]["alice"].add_arg, roles=("builder",))
+    data = json.loads(repo.srcprov("policy", "show", "--json").stdout)
+    assert {s["fingerprint"]: s["kind"] for s in data["signers"]} == {kinds["ssh"]["alice"].keyid: "ssh",
+                                                                      kinds["pem"]["alice"].keyid: "pem"}
+
+
+def test_pre_commit_shim_skips_python_once_the_ssh_key_was_found_usable(tmp_path: Path, keys: Keys, kinds: dict) -> None:
+    """Hooks with SSH signing stay as fast as with gpg: after one key check, pre-commit starts no Python."""
+    import subprocess
+
+    alice = kinds["ssh"]["alice"]
+    repo = kind_repo(tmp_path, keys, alice)
+    repo.commit()
+    seen = (repo.path / ".git" / "srcprov" / "keycheck").read_text().split()
+    assert seen[0] == "ssh" and seen[-1] == alice.private
+    (repo.path / "x.txt").write_text("x\n")
+    repo.git("add", "x.txt")
+
+    def trace(env: dict[str, str]) -> str:
+        proc = subprocess.run(["sh", "-x", ".git/hooks/pre-commit"], cwd=repo.path, capture_output=True, text=True,
+                              env={**env, "GIT_INDEX_FILE": str(repo.path / ".git" / "index")})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stderr
+
+    assert "srcprov hook pre-commit" not in trace(dict(os.environ))
+    # A key file changed since, or another agent (SSH_AUTH_SOCK): Python looks at the key again.
+    kc = repo.path / ".git" / "srcprov" / "keycheck"
+    later = kc.stat().st_mtime + 2
+    os.utime(alice.private, (later, later))
+    while time.time() < later + 1:  # the new key check is written after the key file changed
+        time.sleep(0.1)
+    assert "srcprov hook pre-commit" in trace(dict(os.environ))
+    assert "srcprov hook pre-commit" not in trace(dict(os.environ))
+    assert "srcprov hook pre-commit" in trace({**os.environ, "SSH_AUTH_SOCK": str(tmp_path / "other.sock")})

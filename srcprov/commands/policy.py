@@ -189,7 +189,7 @@ class PolicyView:
         p = self.policy
         return {
             "source": p.source,
-            "signers": [{"name": s.name, "fingerprint": s.fingerprint, "emails": list(s.emails),
+            "signers": [{"name": s.name, "kind": s.kind, "fingerprint": s.fingerprint, "emails": list(s.emails),
                          "roles": list(s.roles)} for s in p.signers],
             "checks": [{"name": c.name, "command": c.command, "timeout": c.timeout, "required": c.required} for c in p.checks],
             "require": {"since": p.require.since, "backfilled": p.require.backfilled, "reviews": p.require.reviews},
@@ -200,8 +200,8 @@ class PolicyView:
 
         p = self.policy
         yield f"policy: {p.source}"
-        yield (tabulate([[s.name, s.fingerprint, ", ".join(s.emails) or "any", ", ".join(s.roles)] for s in p.signers],
-                        headers=["signer", "fingerprint", "emails", "roles"]) if p.signers else "no signers")
+        yield (tabulate([[s.name, s.kind, s.fingerprint, ", ".join(s.emails) or "any", ", ".join(s.roles)] for s in p.signers],
+                        headers=["signer", "kind", "fingerprint", "emails", "roles"]) if p.signers else "no signers")
         if p.checks:
             yield tabulate([[c.name, c.command, f"{c.timeout:g}s", "yes" if c.required else "no"] for c in p.checks],
                            headers=["check", "command", "timeout", "required"])
