@@ -216,7 +216,7 @@ def render_html(doc: dict[str, Any]) -> str:
                         f'{escape(x["failedWith"] or "")}</td></tr>')
             continue
         rows.append(
-            f'<tr><td title="{escape(x["source"])}">{escape(x["name"])}</td><td>{x["totals"]["lines"]}</td>'
+            f'<tr class="repo"><td title="{escape(x["source"])}">{escape(x["name"])}</td><td>{x["totals"]["lines"]}</td>'
             f'<td>{age_bar(x, 220)}</td><td>{coverage_bar(x, 90)}</td>'
             f'<td>{_pct(x["coverage"]["verifiedLineShare"])}</td><td>{origin_bar(x, 160)}</td></tr>'
         )

@@ -161,8 +161,8 @@ def test_a_directory_of_repositories_as_an_html_page(fleet: Fleet, tmp_path: Pat
     html = page.read_text()
     # Every repository below the directory (not-a-repo is no repository; the dangling one fails).
     for name in ("signed", "gen-a.git", "gen-b.git", "plain"):
-        assert f"<td title=\"{fleet.root / 'repos' / name}\">{name}</td>" in html
-    assert html.count("<tr>") == 4 and html.count('<tr class="failed">') == 1
+        assert f"<tr class=\"repo\"><td title=\"{fleet.root / 'repos' / name}\">{name}</td>" in html
+    assert html.count("<tr class=\"repo\">") == 4 and html.count('<tr class="failed">') == 1
     assert html.index('class="failed"') < html.index(">plain</td>")
     assert html.index(">plain</td>") < html.index(">signed</td>")  # the verified one needs attention least
     assert "<script" not in html and "src=" not in html and "href=" not in html
