@@ -33,7 +33,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
 ) -> None:
     """The provenance report of every repository listed, per repository and in total; a repository that fails
-    is listed with its error and the rest is still reported (exit 0)."""
+    is listed with its error and the rest is still reported (exit 0; exit 2 when none could be reported)."""
     from srcprov.commands.fleet import fleet_report
 
     fmt = "json" if as_json else fmt
@@ -48,9 +48,11 @@ def report(
     if output is None:
         sys.stdout.write(res.text)
         sys.stdout.flush()
-        return
-    try:
-        with open(output, "w", encoding="utf-8", newline="") as f:
-            f.write(res.text)
-    except OSError as e:
-        raise SrcprovError(f"cannot write --output {output}: {e.strerror or e}") from None
+    else:
+        try:
+            with open(output, "w", encoding="utf-8", newline="") as f:
+                f.write(res.text)
+        except OSError as e:
+            raise SrcprovError(f"cannot write --output {output}: {e.strerror or e}") from None
+    if not res.ok:
+        raise SrcprovError(f"none of the {res.doc['repositories']['listed']} repositories could be reported")

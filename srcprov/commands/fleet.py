@@ -87,8 +87,8 @@ class FleetResult:
 
     @property
     def ok(self) -> bool:
-        """A fleet report with failed repositories is still a report: they are listed in it (exit 0)."""
-        return True
+        """A report with failed repositories is still a report (they are listed in it); with none reported it is not."""
+        return self.doc["repositories"]["reported"] > 0
 
     def to_json(self) -> Any:
         return self.doc

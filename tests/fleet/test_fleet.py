@@ -166,3 +166,14 @@ def test_a_directory_of_repositories_as_an_html_page(fleet: Fleet, tmp_path: Pat
     assert html.index('class="failed"') < html.index(">plain</td>")
     assert html.index(">plain</td>") < html.index(">signed</td>")  # the verified one needs attention least
     assert "<script" not in html and "src=" not in html and "href=" not in html
+
+
+def test_a_fleet_of_which_nothing_could_be_reported_exits_2_after_listing_why(tmp_path: Path) -> None:
+    (tmp_path / "plain-dir").mkdir()
+    listing = tmp_path / "fleet.txt"
+    listing.write_text("plain-dir\nmissing\n")
+    proc = run_srcprov(tmp_path, "fleet", "report", "--repos", str(listing), "--workers", "1", "--json", check=2,
+                       timeout=300)
+    doc = json.loads(proc.stdout)
+    assert [f["name"] for f in doc["failed"]] == ["plain-dir", "missing"]
+    assert proc.stderr.splitlines()[-1] == "srcprov: error: none of the 2 repositories could be reported"
