@@ -7,6 +7,7 @@ cache), and sends back only the summary. The client merges the summaries into th
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ class FleetOptions:
     buckets: str
     windows: str
     policy_rev: str | None = None
+    # git blames one report runs at once: the fleet's parallelism is its workers (one per core), so a report
+    # takes two, not one per core (on a 32-core machine that would be 32 workers x 32 blames).
+    blame_jobs: int = 2
 
 
 def fleet_policy(repo: Repo, commit_id: str, policy_rev: str | None, warnings: list[str]) -> Policy | None:
@@ -69,6 +73,7 @@ def repository_outcome(entry: Entry, options: FleetOptions) -> Outcome:
             repo, commit_id, as_of=options.as_of, date_field=options.date_field,
             buckets=parse_buckets(options.buckets), windows=parse_windows(options.windows),
             facts_for=report_facts(repo, policy) if policy is not None else None, cache=ReportCache(repo),
+            jobs=options.blame_jobs,
         )
     except SrcprovError as e:
         error = scrubbed(str(e), entry.location) if entry.is_url else str(e)
@@ -116,7 +121,7 @@ def fleet_report(
     from srcprov.fleet.cluster import run_on_dask
     from srcprov.fleet.render import FORMATS, render
     from srcprov.fleet.sources import read_entries
-    from srcprov.fleet.summary import fleet_doc
+    from srcprov.fleet.summary import Totals, compact, fleet_doc
     from srcprov.report import parse_buckets, parse_windows
     from srcprov.report.model import DATE_FIELDS, iso_utc
 
@@ -134,9 +139,18 @@ def fleet_report(
         check_output(output)
     entries = read_entries(repos)
     options = FleetOptions(rev, reference, date_field, buckets, windows, policy_rev)
+    totals = Totals(names, window_names)
+
+    def fold(o: Outcome) -> Outcome:
+        # The client keeps the running totals and a compact row per repository, never every full summary.
+        if o.summary is None:
+            return o
+        totals.add(o.summary)
+        return dataclasses.replace(o, summary=compact(o.summary))
+
     outcomes = run_on_dask(entries, repository_outcome, options, scheduler=scheduler, workers=workers,
-                           on_progress=on_progress)
-    doc = fleet_doc(outcomes, as_of=iso_utc(reference), date_field=date_field, buckets=names, windows=window_names,
+                           on_progress=on_progress, on_outcome=fold)
+    doc = fleet_doc(outcomes, totals.summary(), as_of=iso_utc(reference), date_field=date_field, buckets=names, windows=window_names,
                     revision=rev)
     warnings = [f"{o.name}: could not be reported: {o.error}" for o in outcomes if not o.ok]
     return FleetResult(doc, render(doc, fmt), warnings)

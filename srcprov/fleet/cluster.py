@@ -42,9 +42,11 @@ def run_on_dask(
     workers: int | None = None,
     retries: int = RETRIES,
     on_progress: Callable[[int, int], None] | None = None,
+    on_outcome: Callable[[Outcome], Outcome] | None = None,
 ) -> list[Outcome]:
     """JOB(entry, *ARGS) for every entry, on the cluster at SCHEDULER or a LocalCluster of WORKERS processes
-    (default one per core, one thread each); outcomes in the order of ENTRIES."""
+    (default one per core, one thread each); outcomes in the order of ENTRIES, each as ON_OUTCOME returned
+    it when it arrived (so the caller can fold a summary into totals and keep less of it)."""
     _quiet()
     try:
         import distributed
@@ -56,19 +58,20 @@ def run_on_dask(
     # Worker processes forked from a fork server that has imported Dask once start in half the time of
     # spawned ones, and stop in a tenth (measured: 1.9 s against 4.3 s to start two, 0.1 s against 1.3 s to stop).
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        return _run(distributed, entries, job, args, scheduler, workers, retries, on_progress)
+        return _run(distributed, entries, job, args, scheduler, workers, retries, on_progress, on_outcome)
 
 
 def _run(distributed: Any, entries: Sequence[Entry], job: Callable[..., Outcome], args: tuple[Any, ...],
          scheduler: str | None, workers: int | None, retries: int,
-         on_progress: Callable[[int, int], None] | None) -> list[Outcome]:
+         on_progress: Callable[[int, int], None] | None,
+         on_outcome: Callable[[Outcome], Outcome] | None) -> list[Outcome]:
     cluster = None
     try:
         if scheduler:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         else:
             cluster = distributed.LocalCluster(
-                n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                n_workers=max(1, min(workers or default_workers(), len(entries))), threads_per_worker=1, processes=True,
                 host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
             )
             client = distributed.Client(cluster, set_as_default=False)
@@ -80,7 +83,7 @@ def _run(distributed: Any, entries: Sequence[Entry], job: Callable[..., Outcome]
     except (ValueError, TypeError) as e:
         raise SrcprovError(f"bad --scheduler {scheduler!r}: {e}") from None
     try:
-        return _gather(client, entries, job, args, retries, on_progress)
+        return _gather(client, entries, job, args, retries, on_progress, on_outcome)
     finally:
         client.close()
         if cluster is not None:
@@ -88,7 +91,8 @@ def _run(distributed: Any, entries: Sequence[Entry], job: Callable[..., Outcome]
 
 
 def _gather(client: Any, entries: Sequence[Entry], job: Callable[..., Outcome], args: tuple[Any, ...],
-            retries: int, on_progress: Callable[[int, int], None] | None) -> list[Outcome]:
+            retries: int, on_progress: Callable[[int, int], None] | None,
+            on_outcome: Callable[[Outcome], Outcome] | None) -> list[Outcome]:
     import distributed
     from dask.base import tokenize
 
@@ -112,6 +116,8 @@ def _gather(client: Any, entries: Sequence[Entry], job: Callable[..., Outcome], 
             text = f"{type(e).__name__}: {e}"
             outcomes[i] = Outcome(entry.name, entry.source, error=scrubbed(text, entry.location) if entry.is_url else text)
         fut.release()
+        if on_outcome:
+            outcomes[i] = on_outcome(outcomes[i])  # type: ignore[arg-type]
         done += 1
         if on_progress:
             on_progress(done, len(entries))

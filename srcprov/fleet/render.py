@@ -144,7 +144,7 @@ def render_csv(doc: dict[str, Any]) -> str:
         got = {o["origin"]: o["lines"] for o in x["origin"]}
         out += [x["coverage"]["commits"].get(s, 0) for s in statuses] + [x["coverage"]["verifiedLines"]]
         out += [got.get(o, 0) for o in origins]
-        out += [x["review"]["reviewedLines"], x["review"]["reviewedCommits"], len(x["authors"])]
+        out += [x["review"]["reviewedLines"], x["review"]["reviewedCommits"], x["authorCount"]]
         return out
 
     buf = io.StringIO()

@@ -13,6 +13,8 @@ from typing import Any
 from srcprov.model.status import CommitStatus
 
 Summary = dict[str, Any]
+# Authors listed per repository in the fleet report (the fleet's own list is complete).
+ROW_AUTHORS = 10
 
 
 @dataclass
@@ -52,42 +54,67 @@ def summarise(doc: dict[str, Any]) -> Summary:
     }
 
 
-def merge(summaries: list[Summary], buckets: list[str], windows: list[str]) -> Summary:
-    """The sum of SUMMARIES, section by section (a commit in two repositories counts in both)."""
-    totals: Counter[str] = Counter()
-    age: Counter[str] = Counter({b: 0 for b in buckets})
-    churn = {w: Counter({"commits": 0, "insertions": 0, "deletions": 0}) for w in windows}
-    authors: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    weekly: dict[str, list[int]] = {}
-    origin: Counter[str] = Counter()
-    review: Counter[str] = Counter({"reviewedLines": 0, "reviewedCommits": 0})
-    verified = legacy = 0
-    for s in summaries:
-        totals.update(s["totals"])
-        age.update(s["age"])
+class Totals:
+    """The running sum of summaries, section by section (a commit in two repositories counts in both):
+    the client adds each repository's summary as it arrives and keeps only a compact row of it."""
+
+    def __init__(self, buckets: list[str], windows: list[str]) -> None:
+        self.buckets = buckets
+        self.totals: Counter[str] = Counter()
+        self.age: Counter[str] = Counter({b: 0 for b in buckets})
+        self.churn = {w: Counter({"commits": 0, "insertions": 0, "deletions": 0}) for w in windows}
+        self.authors: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.weekly: dict[str, list[int]] = {}
+        self.origin: Counter[str] = Counter()
+        self.review: Counter[str] = Counter({"reviewedLines": 0, "reviewedCommits": 0})
+        self.verified = self.legacy = 0
+
+    def add(self, s: Summary) -> None:
+        """Add one repository's summary."""
+        self.totals.update(s["totals"])
+        self.age.update(s["age"])
         for w, c in s["churn"].items():
-            churn[w].update(c)
-        authors.update(s["authors"])
-        statuses.update(s["coverage"]["commits"])
-        verified += s["coverage"]["verifiedLines"]
+            self.churn[w].update(c)
+        self.authors.update(s["authors"])
+        self.statuses.update(s["coverage"]["commits"])
+        self.verified += s["coverage"]["verifiedLines"]
         for week, (n, v) in s["coverage"]["weekly"].items():
-            slot = weekly.setdefault(week, [0, 0])
+            slot = self.weekly.setdefault(week, [0, 0])
             slot[0] += n
             slot[1] += v
-        origin.update(s["origin"])
-        review.update(s["review"])
-        legacy += s["legacyFiles"]
-    return {
-        "totals": {k: totals.get(k, 0) for k in ("files", "lines", "commits", "binaryFiles", "symlinks", "submodules")},
-        "age": {b: age[b] for b in buckets},
-        "churn": {w: dict(c) for w, c in churn.items()},
-        "authors": dict(authors),
-        "coverage": {"commits": dict(statuses), "verifiedLines": verified, "weekly": weekly},
-        "origin": dict(origin),
-        "review": dict(review),
-        "legacyFiles": legacy,
-    }
+        self.origin.update(s["origin"])
+        self.review.update(s["review"])
+        self.legacy += s["legacyFiles"]
+
+    def summary(self) -> Summary:
+        """The sum so far, as a summary."""
+        return {
+            "totals": {k: self.totals.get(k, 0) for k in ("files", "lines", "commits", "binaryFiles", "symlinks", "submodules")},
+            "age": {b: self.age[b] for b in self.buckets},
+            "churn": {w: dict(c) for w, c in self.churn.items()},
+            "authors": dict(self.authors),
+            "coverage": {"commits": dict(self.statuses), "verifiedLines": self.verified, "weekly": self.weekly},
+            "origin": dict(self.origin),
+            "review": dict(self.review),
+            "legacyFiles": self.legacy,
+        }
+
+
+def merge(summaries: list[Summary], buckets: list[str], windows: list[str]) -> Summary:
+    """The sum of SUMMARIES, section by section."""
+    totals = Totals(buckets, windows)
+    for s in summaries:
+        totals.add(s)
+    return totals.summary()
+
+
+def compact(s: Summary) -> Summary:
+    """What the client keeps of a repository once its summary is in the totals: its top authors (and how many
+    there are) and no weekly capture rate, the two parts that grow with a repository's history."""
+    top = dict(_by_size(s["authors"])[:ROW_AUTHORS])
+    return {**s, "authors": top, "authorCount": len(s["authors"]),
+            "coverage": {k: v for k, v in s["coverage"].items() if k != "weekly"}}
 
 
 def _share(n: int, total: int) -> float:
@@ -109,13 +136,14 @@ def sections(s: Summary, buckets: list[str]) -> dict[str, Any]:
         "churn": {w: {**c, "ratio": round((c["insertions"] + c["deletions"]) / lines, 4) if lines else 0.0}
                   for w, c in s["churn"].items()},
         "authors": [{"author": a, "lines": n, "share": _share(n, lines)} for a, n in _by_size(s["authors"])],
+        "authorCount": s.get("authorCount", len(s["authors"])),
         "coverage": {
             "commits": dict(_by_size(cov["commits"])),
             "verifiedCommitShare": _share(cov["commits"].get(CommitStatus.VERIFIED, 0), commits),
             "verifiedLines": cov["verifiedLines"],
             "verifiedLineShare": _share(cov["verifiedLines"], lines),
-            "weekly": [{"week": w, "commits": n, "verified": v, "share": _share(v, n)}
-                       for w, (n, v) in sorted(cov["weekly"].items())],
+            **({"weekly": [{"week": w, "commits": n, "verified": v, "share": _share(v, n)}
+                           for w, (n, v) in sorted(cov["weekly"].items())]} if "weekly" in cov else {}),
         },
         "origin": [{"origin": o, "lines": n, "share": _share(n, lines)} for o, n in _by_size(s["origin"])],
         "review": {**s["review"], "share": _share(s["review"]["reviewedLines"], lines)},
@@ -123,12 +151,11 @@ def sections(s: Summary, buckets: list[str]) -> dict[str, Any]:
     }
 
 
-def fleet_doc(outcomes: list[Outcome], *, as_of: str, date_field: str, buckets: list[str], windows: list[str],
-              revision: str) -> dict[str, Any]:
-    """The fleet report's JSON document: the fleet's totals in the single report's sections, each repository
-    in list order with the same sections, and the repositories that failed with their errors."""
+def fleet_doc(outcomes: list[Outcome], total: Summary, *, as_of: str, date_field: str, buckets: list[str],
+              windows: list[str], revision: str) -> dict[str, Any]:
+    """The fleet report's JSON document: the fleet's TOTAL in the single report's sections, each repository
+    in list order with the same sections (its summary compacted or not), and the repositories that failed."""
     reported = [o for o in outcomes if o.summary is not None]
-    total = merge([o.summary for o in reported if o.summary is not None], buckets, windows)
     doc: dict[str, Any] = {
         "asOf": as_of,
         "dateField": date_field,

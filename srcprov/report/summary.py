@@ -66,8 +66,10 @@ def build_report(
     facts_for: FactsFor | None = None,
     cache: ReportCache | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> Report:
-    """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report"."""
+    """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report".
+    JOBS caps the git blames run at once (default one per core; the fleet runs many reports side by side)."""
     if date_field not in DATE_FIELDS:
         raise SrcprovError(f"bad --date: {date_field!r} (expected author or committer)")
     if by not in ("dir", "file"):
@@ -82,7 +84,7 @@ def build_report(
         raise SrcprovError(f"no file at {commit_id[:12]} matches --path {' '.join(paths or [])}")
 
     commits = list_commits(repo, commit_id)
-    attribution = attribute(repo, commits, listing.text, cache, on_progress=on_progress)
+    attribution = attribute(repo, commits, listing.text, cache, jobs=jobs, on_progress=on_progress)
     changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     facts = facts_of([c.id for c in commits], facts_for)
     return _assemble(

@@ -16,7 +16,17 @@ from report_histories import make_history
 
 from testing.run import run_srcprov, srcprov_argv
 
-SECTIONS = ("age", "churn", "authors", "coverage", "origin", "review")
+SECTIONS = ("age", "churn", "origin", "review")
+
+
+def assert_row_is_the_report(row: dict, single: dict) -> None:
+    """A repository's row in the fleet report holds its report's sections: whole, or for the two that grow
+    with its history, its top ten authors (and how many there are) and coverage without the weekly rate."""
+    assert row["revision"] == single["revision"]
+    for section in SECTIONS:
+        assert row[section] == single[section], section
+    assert row["authors"] == single["authors"][:10] and row["authorCount"] == len(single["authors"])
+    assert row["coverage"] == {k: v for k, v in single["coverage"].items() if k != "weekly"}
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +71,7 @@ def test_fleet_totals_equal_the_sum_of_the_repositories_reports(fleet: Fleet, lo
     rows = {r["name"]: r for r in doc["perRepository"]}
     for name, single in expected.items():
         row = rows[name]
-        assert row["revision"] == single["revision"]
-        for section in SECTIONS:
-            assert row[section] == single[section], (name, section)
+        assert_row_is_the_report(row, single)
         for k in ("files", "lines", "commits"):
             assert row["totals"][k] == single["totals"][k]
         assert row["totals"]["binaryFiles"] == len(single["totals"]["binaryFiles"])
@@ -99,6 +107,10 @@ def test_fleet_totals_equal_the_sum_of_the_repositories_reports(fleet: Fleet, lo
         weeks.update({w["week"]: w["commits"] for w in s["coverage"]["weekly"]})
     assert doc["coverage"]["commits"] == dict(statuses)
     assert {w["week"]: w["commits"] for w in doc["coverage"]["weekly"]} == dict(weeks)
+    verified_weeks: Counter[str] = Counter()
+    for s in singles:
+        verified_weeks.update({w["week"]: w["verified"] for w in s["coverage"]["weekly"]})
+    assert {w["week"]: w["verified"] for w in doc["coverage"]["weekly"]} == dict(verified_weeks)
     assert doc["review"]["reviewedLines"] == sum(s["review"]["reviewedLines"] for s in singles)
     assert doc["asOf"] == AS_OF
 
@@ -147,11 +159,7 @@ def test_a_worker_killed_mid_task_is_retried_and_its_repository_reported(tmp_pat
         os.kill(killed, 0)
     doc = json.loads(out)
     assert doc["failed"] == [] and doc["repositories"]["reported"] == 3
-    row = doc["perRepository"][2]
-    single = report_json(slow)
-    assert row["revision"] == single["revision"]
-    for section in SECTIONS:
-        assert row[section] == single[section], section
+    assert_row_is_the_report(doc["perRepository"][2], report_json(slow))
 
 
 def test_a_directory_of_repositories_as_an_html_page(fleet: Fleet, tmp_path: Path) -> None:
@@ -177,3 +185,32 @@ def test_a_fleet_of_which_nothing_could_be_reported_exits_2_after_listing_why(tm
     doc = json.loads(proc.stdout)
     assert [f["name"] for f in doc["failed"]] == ["plain-dir", "missing"]
     assert proc.stderr.splitlines()[-1] == "srcprov: error: none of the 2 repositories could be reported"
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    repos = [make_history(tmp_path / f"r{i}.git", 30 + i, 10) for i in range(2)]
+    listing = tmp_path / "fleet.txt"
+    listing.write_text("".join(f"{p}\n" for p in repos))
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(srcprov_argv("fleet", "report", "--repos", str(listing), "--workers", "1",
+                                           "--format", "csv"),
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
+                              timeout=300)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"reporting [" in shown and b"2/2 repositories" in shown
+    assert b"reporting" not in proc.stdout and proc.stdout.startswith(b"repository,source,")

@@ -103,7 +103,8 @@ def _doc() -> dict:
         Outcome("small", "/x/small", _summary({"<1d": 10, "1d-14d": 0, ">=14d": 0}, "C", {"missing": 1}, 1, {"unknown": 10})),
         Outcome("gone", "/x/gone", error="no such directory: /x/gone"),
     ]
-    return fleet_doc(outcomes, as_of="2026-01-01T00:00:00Z", date_field="author", buckets=BUCKETS, windows=WINDOWS,
+    total = merge([o.summary for o in outcomes if o.summary is not None], BUCKETS, WINDOWS)
+    return fleet_doc(outcomes, total, as_of="2026-01-01T00:00:00Z", date_field="author", buckets=BUCKETS, windows=WINDOWS,
                      revision="HEAD")
 
 
