@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,12 +21,30 @@ from srcprov.fleet.sources import Entry
 from srcprov.fleet.summary import Outcome
 
 RETRIES = 2
-CONNECT_TIMEOUT = "20s"
+CONNECT_TIMEOUT = "10s"
 
 
 def default_workers() -> int:
     """One worker process per core (blame is bound to one process: threads would only contend)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})$")
+
+
+def check_scheduler(address: str) -> None:
+    """Fail at once, with one clear line, when ADDRESS is not `[tcp://]HOST:PORT` or nothing listens there
+    (Dask itself would retry until its timeout, then print a traceback as it tears the client down)."""
+    m = _ADDRESS.match(address.strip())
+    if not m or not 0 < int(m.group(3)) < 65536:
+        raise SrcprovError(f"bad --scheduler {address!r}: expected tcp://HOST:PORT")
+    if m.group(1) not in (None, "tcp"):
+        return  # tls and websockets: let Dask connect (and say what failed)
+    host = m.group(2).strip("[]")
+    try:
+        socket.create_connection((host, int(m.group(3))), timeout=5).close()
+    except OSError as e:
+        raise SrcprovError(f"cannot reach the Dask scheduler at {address}: {e.strerror or e}") from None
 
 
 def _quiet() -> None:
@@ -47,6 +67,8 @@ def run_on_dask(
     """JOB(entry, *ARGS) for every entry, on the cluster at SCHEDULER or a LocalCluster of WORKERS processes
     (default one per core, one thread each); outcomes in the order of ENTRIES, each as ON_OUTCOME returned
     it when it arrived (so the caller can fold a summary into totals and keep less of it)."""
+    if scheduler:
+        check_scheduler(scheduler)
     _quiet()
     try:
         import distributed

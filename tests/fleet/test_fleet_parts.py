@@ -144,3 +144,13 @@ def test_bad_input_is_one_line_and_exit_2_before_any_worker_starts(tmp_path: Pat
     proc = run_srcprov(tmp_path, "fleet", "report", *args, check=2, timeout=60)
     assert proc.stderr.startswith(f"srcprov: error: {message}") and proc.stderr.count("\n") == 1
     assert proc.stdout == ""
+
+
+def test_a_scheduler_that_is_no_address_or_does_not_answer_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from fleet_kit import free_port
+
+    (tmp_path / "fleet.txt").write_text("some/repository\n")
+    for address, message in [("nonsense:::x", "bad --scheduler 'nonsense:::x': expected tcp://HOST:PORT"),
+                             (f"tcp://127.0.0.1:{free_port()}", "cannot reach the Dask scheduler at tcp://127.0.0.1:")]:
+        proc = run_srcprov(tmp_path, "fleet", "report", "--repos", "fleet.txt", "--scheduler", address, check=2, timeout=60)
+        assert proc.stderr.startswith(f"srcprov: error: {message}") and proc.stderr.count("\n") == 1, proc.stderr
