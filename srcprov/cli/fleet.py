@@ -9,7 +9,7 @@ import typer
 from srcprov.cli.app import app, progress_bar, warn
 from srcprov.errors import SrcprovError
 
-fleet_app = typer.Typer(help="Reports over many repositories at once (on Dask: pip install 'srcprov[fleet]').",
+fleet_app = typer.Typer(help="Reports over many repositories at once, on Dask (srcprov's fleet extra).",
                         no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet")
 
