@@ -72,8 +72,8 @@ def _clone(url: str, cache: Path) -> Repo:
         try:
             if not (target / "HEAD").is_file():
                 run_git(["init", "-q", "--bare", str(target)], env=env)
-            run_git(["fetch", "-q", "--prune", "--no-write-fetch-head", url, *REFSPECS], cwd=target, env=env)
-            head = run_git(["ls-remote", "--symref", url, "HEAD"], cwd=target, env=env).stdout.decode(errors="replace")
+            run_git(["fetch", "-q", "--prune", "--no-write-fetch-head", "--", url, *REFSPECS], cwd=target, env=env)
+            head = run_git(["ls-remote", "--symref", "--", url, "HEAD"], cwd=target, env=env).stdout.decode(errors="replace")
             m = re.match(r"ref: (refs/heads/\S+)\tHEAD", head)
             if m:
                 run_git(["symbolic-ref", "HEAD", m.group(1)], cwd=target, env=env)

@@ -56,12 +56,16 @@ def read_entries(spec: str) -> list[Entry]:
 
 def parse_list(text: str, base: Path) -> list[Entry]:
     """Entries of a list file: one path or URL a line; blank lines and `#` comments skipped; a relative path
-    is relative to BASE (the list's directory); the same repository listed twice counts once."""
+    is relative to BASE (the list's directory); the same repository listed twice counts once; an entry
+    starting with `-` is refused."""
     out: dict[str, Entry] = {}
-    for raw in text.splitlines():
+    for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        if line.startswith("-"):
+            # git would read it as an option (`--upload-pack=...` runs a command); write a path as ./-name.
+            raise SrcprovError(f"bad --repos: line {n}: {line[:40]!r} starts with '-' (write a path as ./{line[:20]})")
         if is_url(line):
             key = clean_url(line)
             entry = Entry(key, line, True)

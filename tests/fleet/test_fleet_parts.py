@@ -154,3 +154,9 @@ def test_a_scheduler_that_is_no_address_or_does_not_answer_is_one_line_and_exit_
                              (f"tcp://127.0.0.1:{free_port()}", "cannot reach the Dask scheduler at tcp://127.0.0.1:")]:
         proc = run_srcprov(tmp_path, "fleet", "report", "--repos", "fleet.txt", "--scheduler", address, check=2, timeout=60)
         assert proc.stderr.startswith(f"srcprov: error: {message}") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_an_entry_git_would_read_as_an_option_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SrcprovError, match="line 2: .*starts with '-'"):
+        parse_list("ok/repo\n--upload-pack=touch$IFS/tmp/pwned:x\n", tmp_path)
+    assert [e.name for e in parse_list("./-odd-name\n", tmp_path)] == ["./-odd-name"]
