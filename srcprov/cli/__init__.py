@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from srcprov.cli import build, main  # noqa: F401  (they register their commands on `app`)
+from srcprov.cli import build, fleet, main  # noqa: F401  (they register their commands on `app`)
 from srcprov.cli.app import app
 from srcprov.errors import SrcprovError
 

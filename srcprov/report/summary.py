@@ -70,11 +70,13 @@ def build_report(
     on_progress: Callable[[int, int], None] | None = None,
     ignore: IgnoreRevs | None = None,
     history_step: Window | None = None,
+    jobs: int | None = None,
     on_history_progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report".
 
-    IGNORE: attribute as `git blame --ignore-revs-file`; HISTORY_STEP: add the cohorts over time (`history`).
+    IGNORE: attribute as `git blame --ignore-revs-file`; HISTORY_STEP: add the cohorts over time (`history`);
+    JOBS caps the git blames run at once (default one per core; the fleet runs many reports side by side).
     """
     if date_field not in DATE_FIELDS:
         raise SrcprovError(f"bad --date: {date_field!r} (expected author or committer)")
@@ -98,7 +100,7 @@ def build_report(
         counts = lines_by_commit(repo, commits, samples, keep=keep, paths=paths, cache=cache, ignore=ignore,
                                  on_progress=on_history_progress)
         history = build_history(samples, counts, {c.id: c for c in commits}, history_step)
-    attribution = attribute(repo, commits, listing.text, cache, on_progress=on_progress, ignore=ignore)
+    attribution = attribute(repo, commits, listing.text, cache, jobs=jobs, on_progress=on_progress, ignore=ignore)
     changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     facts = facts_of([c.id for c in commits], facts_for)
     report = _assemble(
