@@ -165,7 +165,9 @@ def churn_age_chart(report: Report) -> str:
     y_digits = 1 if max_y < 10 else 0
     for i in range(5):
         yv = max_y * (i / 4) ** 2
-        label = _number(round(yv, y_digits)) if yv >= 1000 else f"{yv:.{y_digits}f}"
+        if yv >= 10:  # two significant digits, placed where that value falls: 3.2k, 1.8k, 810, 200
+            yv = round(yv, 1 - int(math.floor(math.log10(yv))))
+        label = _number(yv) if yv >= 1000 else f"{yv:.{y_digits}f}"
         body.append(f'<text x="{left - 6}" y="{sy(yv) + 4:.1f}" text-anchor="end">{label}</text>'
                     f'<line x1="{left}" y1="{sy(yv):.1f}" x2="{left + w}" y2="{sy(yv):.1f}" stroke="#f0f0f0"/>')
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle" class="axis">'
