@@ -161,10 +161,23 @@ def verify_attestation(
     return result
 
 
-def _check_signature(verifier: Any, env: Envelope, what: str = "the attestation") -> str:
+def stated_time(st: dict[str, Any]) -> int | None:
+    """When the attestation says the build finished (else started): the time of an SSH or PEM signature, which
+    states none itself. Like an OpenPGP signature's own time, it is the signer's word."""
+    from srcprov.model.timefmt import parse_rfc3339
+
+    meta = _dict_or_empty(_dict_or_empty(_dict_or_empty(st.get("predicate")).get("runDetails")).get("metadata"))
+    for key in ("finishedOn", "startedOn"):
+        at = parse_rfc3339(meta.get(key)) if isinstance(meta.get(key), str) else None
+        if at is not None:
+            return int(at.timestamp())
+    return None
+
+
+def _check_signature(verifier: Any, env: Envelope, what: str = "the attestation", stated: int | None = None) -> str:
     if not env.signatures:
         raise _Broken("signature", f"{what} is not signed")
-    j = verifier.judge_envelope(env, ("builder",))
+    j = verifier.judge_envelope(env, ("builder",), signed_at=stated)
     if not j.trusted:
         raise _Broken("signature", f"{what}: {j.reason or 'no valid signature'}" if what != "the attestation"
                       else (j.reason or "no valid signature"))
@@ -173,9 +186,10 @@ def _check_signature(verifier: Any, env: Envelope, what: str = "the attestation"
 
 def _check_signatures(verifier: Any, bundle: Bundle) -> str:
     """Every statement of the bundle is signed by a builder (an unsigned SBOM line could say anything)."""
-    detail = _check_signature(verifier, bundle.envelope)
+    stated = stated_time(bundle.statement)  # the bundle's other statements (an SBOM) state no time of their own
+    detail = _check_signature(verifier, bundle.envelope, stated=stated)
     for n, env, st in bundle.others:
-        _check_signature(verifier, env, f"statement {n} ({_short(st['predicateType'])})")
+        _check_signature(verifier, env, f"statement {n} ({_short(st['predicateType'])})", stated)
     if bundle.others:
         detail += f"; {len(bundle.others)} more statement(s) signed by a builder"
     return detail

@@ -149,7 +149,7 @@ def _source_date_epoch(st: dict[str, Any]) -> str | None:
     return sde if isinstance(sde, str) and re.fullmatch(r"\d{1,12}", sde) else None
 
 
-def _trusted(repo: Repo, policy: Policy | None, env: Any) -> str | None:
+def _trusted(repo: Repo, policy: Policy | None, env: Any, stated: int | None = None) -> str | None:
     """None when the envelope is signed by a builder of POLICY (default: the work tree's), else why not."""
     from srcprov.errors import PolicyNotFound
     from srcprov.trust.policy import load_policy
@@ -163,7 +163,7 @@ def _trusted(repo: Repo, policy: Policy | None, env: Any) -> str | None:
         except PolicyNotFound as e:
             return str(e)
     with Verifier(repo, policy) as verifier:
-        j = verifier.judge_envelope(env, ("builder",))
+        j = verifier.judge_envelope(env, ("builder",), signed_at=stated)  # STATED: an SSH/PEM signature's time
     return None if j.trusted else (j.reason or "no valid builder signature")
 
 
@@ -228,7 +228,7 @@ def reproduce(
     """
     import pygit2
 
-    from srcprov.attest.chain import load_attestation
+    from srcprov.attest.chain import load_attestation, stated_time
     from srcprov.git import no_git_env, run_git
 
     if timeout <= 0:
@@ -268,7 +268,7 @@ def reproduce(
         cmd = _attested_command(st)
         if cmd is None:
             raise SrcprovError(f"{path} records no build command: pass --command CMD")
-        why = _trusted(repo, policy, env)
+        why = _trusted(repo, policy, env, stated_time(st))
         if why is not None:
             raise SrcprovError(f"{path} is not signed by a builder of the policy ({why}): its command is not run; "
                                "pass --command CMD to run your own")
