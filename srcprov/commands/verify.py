@@ -149,7 +149,7 @@ def verify(repo: Repo, revs: list[str], *, policy_dir: str | None = None, policy
     ok = verdict_ok(results, strict) and not removed
     if vsa:
         from srcprov.attest.vsa import write_vsa
-        from srcprov.recording.signer import make_signer
-
-        write_vsa(repo, policy, results, vsa, make_signer(repo), passed=ok)
+        from srcprov.commands import source_signer
+        write_vsa(repo, policy, results, vsa, source_signer(repo, policy), passed=ok)
     return VerifyResult(ok, policy.source, results, removed, strict, verbose, warnings)
+

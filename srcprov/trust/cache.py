@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from srcprov.trust.verify import RecordResult
 
 # Bump when the verdict for the same bytes could change (a new check, a fixed judgement).
-VERDICT_VERSION = "4"
+VERDICT_VERSION = "5"
 
 
 class VerdictCache:
