@@ -123,7 +123,8 @@ class SourceUpdateResult:
 # --- matching (pure lookups: nothing is written) -------------------------------------------
 def patch_ids(repo: Repo, items: Iterable[str], verbatim: bool = False) -> dict[str, str]:
     """commit -> `git patch-id --stable` (VERBATIM: whitespace kept) of its diff against its first parent, in one
-    diff-tree | patch-id pass. An item `BASE HEAD` gives HEAD's combined diff against BASE instead."""
+    diff-tree | patch-id pass. An item `HEAD BASE` gives HEAD's combined diff against BASE instead (diff-tree's
+    `<commit> <parent>` input line)."""
     items = list(dict.fromkeys(items))
     if not items:
         return {}
@@ -163,7 +164,7 @@ def squash_heads(repo: Repo, commit: pygit2.Commit, heads: list[str], pids: dict
             bases[h] = str(base)
     if not bases:
         return []
-    ids = patch_ids(repo, [str(commit.id), *(f"{b} {h}" for h, b in bases.items())], verbatim=True)
+    ids = patch_ids(repo, [str(commit.id), *(f"{h} {b}" for h, b in bases.items())], verbatim=True)
     mine = ids.get(str(commit.id))
     return sorted(h for h in bases if mine is not None and ids.get(h) == mine)
 
