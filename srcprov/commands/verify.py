@@ -53,8 +53,8 @@ class ShowResult:
                     yield f"    derived from {link.commit[:12]} ({rec.how})"
             elif isinstance(rec, SourceProvenance):
                 yield f"    {rec.ref} {rec.before[:12]}..{rec.after[:12]} at {rec.updated_at}" + (f" by {rec.actor}" if rec.actor else "")
-                for c in rec.controls:
-                    yield f"    control {c.name} since {c.since} ({c.since_commit[:12]})"
+                for ctl in rec.controls:
+                    yield f"    control {ctl.name} since {ctl.since} ({ctl.since_commit[:12]})"
             elif isinstance(rec, Review):
                 yield (f"    {rec.verdict} by {rec.reviewer.name} <{rec.reviewer.email}> at {rec.reviewed_at}"
                        + (f": {rec.comment}" if rec.comment else ""))

@@ -7,8 +7,8 @@ tip's note. What cannot be derived stays `missing` and is named; nothing is gues
 - a **merge** needs every parent verified and a tree that is exactly `git merge-tree --write-tree` of them
   (no hand edits, no conflict resolved by hand);
 - a **squash** needs a verified pull-request head H whose commits not in the squash's parent P all verify,
-  and either H's tree (the target did not move) or the whitespace-exact patch-id of H's combined diff
-  against merge-base(P, H) (the target moved on before the squash);
+  and either H's tree when H contains P (an up-to-date pull request) or the whitespace-exact patch-id of H's
+  combined diff against merge-base(P, H) (the target moved on before the squash);
 - a **rebase** copy needs a verified commit with its whitespace-exact patch-id.
 
 Patch-ids here are `git patch-id --verbatim` (`--stable` with whitespace kept): `--stable` alone ignores
@@ -154,7 +154,9 @@ def squash_heads(repo: Repo, commit: pygit2.Commit, heads: list[str], pids: dict
     parent = str(commit.parent_ids[0])
     tree = str(commit.tree_id)
     pg = repo.pg
-    same = sorted(h for h in heads if str(repo.commit(h).tree_id) == tree)
+    # The head's tree only when the head contains the parent (an up-to-date pull request): else that tree
+    # would also undo what the target gained since the pull request forked.
+    same = sorted(h for h in heads if str(repo.commit(h).tree_id) == tree and pg.descendant_of(h, parent))
     if same:
         return same
     bases: dict[str, str] = {}
@@ -347,8 +349,7 @@ def source_update(repo: Repo, policy: Policy, signer: KeySigner | None, before: 
     st = Statuses(repo, policy)
     st.load(commits)
     targets = [c for c in reversed(commits)  # oldest first: a merge of a squash made in the same push
-               if st.results[c].required and (st.results[c].best is None
-                                              or st.results[c].best.status != RecordStatus.VERIFIED)]
+               if st.results[c].required and not _has_verified_record(st.results[c])]
     failing = [c for c in reversed(commits) if c not in targets and not st.ok(c)]
     res.underived += [Underived(c, st.why_not(c), st.results[c].reason) for c in failing]
     derivations: list[Derivation] = []
@@ -394,6 +395,12 @@ def source_update(repo: Repo, policy: Policy, signer: KeySigner | None, before: 
         with notes_lock(repo):
             write_notes(repo, changes, f"srcprov: source-update {ref} {before_id[:12]}..{after_id[:12]}")
     return res
+
+
+def _has_verified_record(cr: CommitResult) -> bool:
+    """Whether the commit has a verified commit-provenance record (it may still lack reviews: not the forge's)."""
+    best = cr.best
+    return best is not None and best.status == RecordStatus.VERIFIED
 
 
 def _has_update(st: Statuses, ref: str, before: str, after: str) -> bool:

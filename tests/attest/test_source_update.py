@@ -294,3 +294,16 @@ def test_vsa_levels_follow_the_branch_updates(tmp_path: Path, gpg_env: Env) -> N
     assert r.returncode == 1
     p = json.loads(base64.b64decode(json.loads(vsa.read_text())["payload"]))["predicate"]
     assert p["verificationResult"] == "FAILED" and p["verifiedLevels"] == ["FAILED"]
+
+
+def test_a_squash_with_the_outdated_heads_tree_undoes_main_and_stays_missing(forge: Forge) -> None:
+    """The pull request forked before main gained a fix: a commit with the head's tree on top of the fix is
+    no squash of the pull request, it reverts the fix."""
+    forge.pr("feature", 1)
+    moved = forge.main_moves("fix")
+    git(forge.button, "fetch", "-q", "origin")
+    tree = git(forge.button, "rev-parse", "origin/feature^{tree}")
+    forged = git(forge.button, "commit-tree", tree, "-p", moved, "-m", "feature (#3)")
+    git(forge.button, "push", "-q", "origin", f"{forged}:refs/heads/main")
+    code, out = forge.source_update(moved, forged)
+    assert code == 1 and out["recorded"] == [] and [m["commit"] for m in out["missing"]] == [forged]
