@@ -13,11 +13,11 @@ guessed between.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.notes import NoteEntry, list_notes, load_note, note_bytes
+from srcprov.recording.source_update import origin_of, patch_ids, squash_heads
 from srcprov.recording.statements import provenance_lines
 
 if TYPE_CHECKING:
@@ -80,27 +80,6 @@ def _has_provenance(repo: Repo, entry: NoteEntry | None) -> bool:
     return bool(provenance_lines(note_bytes(load_note(repo, entry).lines)))
 
 
-def patch_ids(repo: Repo, commits: Iterable[str]) -> dict[str, str]:
-    """commit -> `git patch-id --stable` for non-merge commits, in one diff-tree | patch-id pass."""
-    commits = list(commits)
-    if not commits:
-        return {}
-    diff = repo.git("diff-tree", "--stdin", "-p", "--root", "--no-color", "--no-renames", "--no-ext-diff",
-                    input=("\n".join(commits) + "\n").encode()).stdout
-    out = repo.git("patch-id", "--stable", input=diff).stdout.decode().split("\n")
-    ids = {}
-    for line in out:
-        parts = line.split()
-        if len(parts) == 2:
-            ids[parts[1]] = parts[0]
-    return ids
-
-
-def _origin(c: pygit2.Commit, pid: str | None) -> tuple[Any, ...]:
-    """What makes two candidates one change: its patch, its author, its author time."""
-    return (pid, c.author.raw_email, c.author.time, c.author.offset)
-
-
 def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
     """Match TARGETS (commits without records) to recorded commits; pure lookup, writes nothing."""
     pg = repo.pg
@@ -136,8 +115,6 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
             cands = not_ancestor(t, by_pid.get(pid, [])) if pid else []
             how = "patch-id"
         if not cands and len(commit.parent_ids) == 1:
-            from srcprov.recording.source_update import squash_heads
-
             heads = squash_heads(repo, commit, not_ancestor(t, recorded))
             if len(heads) > 1:
                 res.ambiguous.append((t, "squash", heads))
@@ -152,7 +129,7 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
         if len(cands) > 1:
             if pids is None:
                 pids = patch_ids(repo, dict.fromkeys([*targets, *recorded]))
-            origins = {_origin(repo.commit(c), pids.get(c)) for c in cands}
+            origins = {origin_of(repo.commit(c), pids.get(c)) for c in cands}
             if len(origins) > 1:
                 res.ambiguous.append((t, how, cands))
                 continue

@@ -177,7 +177,7 @@ def squashed_range(repo: Repo, head: str, parent: str, limit: int = MAX_RANGE) -
     return proc.stdout.decode().split()
 
 
-def _origin(c: pygit2.Commit, pid: str | None) -> tuple[Any, ...]:
+def origin_of(c: pygit2.Commit, pid: str | None) -> tuple[Any, ...]:
     """What makes two candidates one change: its patch, its author, its author time."""
     return (pid, c.author.raw_email, c.author.time, c.author.offset)
 
@@ -226,15 +226,14 @@ class Statuses:
 def _pool(repo: Repo, after: str) -> list[str]:
     """Commits with a commit-provenance record that the new tip does not contain: pull requests' commits."""
     pg = repo.pg
-    recorded = []
-    for cid, entry in list_notes(repo).items():
-        if cid in pg and provenance_lines(note_bytes(load_note(repo, entry).lines)):
-            recorded.append(cid)
-    if not recorded:
+    notes = list_notes(repo)
+    noted = [cid for cid in notes if cid in pg]
+    if not noted:
         return []
-    proc = repo.git("rev-list", "--stdin", input=("\n".join([*recorded, f"^{after}"]) + "\n").encode())
+    # Only the notes of commits outside the new tip's history are read (a long history has many).
+    proc = repo.git("rev-list", "--stdin", input=("\n".join([*noted, f"^{after}"]) + "\n").encode())
     outside = set(proc.stdout.decode().split())
-    return [c for c in recorded if c in outside]
+    return [c for c in noted if c in outside and provenance_lines(note_bytes(load_note(repo, notes[c]).lines))]
 
 
 def derive(repo: Repo, st: Statuses, target: str, pool: list[str], pids: dict[str, str]) -> Derivation | Underived:
@@ -261,7 +260,7 @@ def derive(repo: Repo, st: Statuses, target: str, pool: list[str], pids: dict[st
     mine = pids.get(target)
     cands = sorted(c for c in verified if mine is not None and pids.get(c) == mine and len(repo.commit(c).parent_ids) == 1)
     if cands:
-        if len({_origin(repo.commit(c), pids.get(c)) for c in cands}) > 1:
+        if len({origin_of(repo.commit(c), pids.get(c)) for c in cands}) > 1:
             return Underived(target, "missing", f"the same patch as {', '.join(c[:12] for c in cands)}, which are not "
                                                 "one change: not guessed between")
         return Derivation(target, "rebase", cands)
@@ -328,10 +327,10 @@ def _resolve(repo: Repo, rev: str, what: str) -> str:
     return str(repo.resolve_commit(rev).id)
 
 
-def source_update(repo: Repo, policy: Policy, signer: KeySigner | None, before: str, after: str, ref: str,
+def source_update(repo: Repo, policy: Policy, signer: KeySigner, before: str, after: str, ref: str,
                   actor: str | None = None) -> SourceUpdateResult:
-    """Record the forge-made commits of BEFORE..AFTER that derive from verified commits and the branch update of
-    REF. SIGNER None: say what would be written, write nothing."""
+    """Record the forge-made commits of BEFORE..AFTER that derive from verified commits, and the branch update of
+    REF, signed by SIGNER, in one notes commit (none when there is nothing new: a second run writes nothing)."""
     after_id = _resolve(repo, after, "--after")
     before_id = _resolve(repo, before, "--before")
     res = SourceUpdateResult(ref, before_id, after_id)
@@ -366,10 +365,6 @@ def source_update(repo: Repo, policy: Policy, signer: KeySigner | None, before: 
                 continue
             derivations.append(d)
             st.derived[t] = b""  # counts as verified for what comes after; its line is set when signed
-    if signer is None:
-        res.recorded = derivations
-        res.branch_update = "none"
-        return res
     changes: dict[str, bytes] = {}
     for d in derivations:
         links = []
