@@ -9,7 +9,8 @@ tip's note. What cannot be derived stays `missing` and is named; nothing is gues
 - a **squash** needs a verified pull-request head H whose commits not in the squash's parent P all verify,
   and either H's tree when H contains P (an up-to-date pull request) or the whitespace-exact patch-id of H's
   combined diff against merge-base(P, H) (the target moved on before the squash);
-- a **rebase** copy needs a verified commit with its whitespace-exact patch-id.
+- a **rebase** copy needs a verified commit with its whitespace-exact patch-id and its author (email and
+  time: a rebase keeps them).
 
 Patch-ids here are `git patch-id --verbatim` (`--stable` with whitespace kept): `--stable` alone ignores
 whitespace, and an indentation change is a change of meaning in Python or YAML.
@@ -258,12 +259,12 @@ def derive(repo: Repo, st: Statuses, target: str, pool: list[str], pids: dict[st
     verified = [c for c in pool if st.ok(c)]
     # A rebase copy: a verified commit with the same (whitespace-exact) patch.
     mine = pids.get(target)
-    cands = sorted(c for c in verified if mine is not None and pids.get(c) == mine and len(repo.commit(c).parent_ids) == 1)
+    # A rebase keeps the author (email and time): a copy under another author is no rebase by the forge.
+    author = origin_of(commit, mine)
+    cands = sorted(c for c in verified if mine is not None and pids.get(c) == mine
+                   and len(repo.commit(c).parent_ids) == 1 and origin_of(repo.commit(c), pids.get(c)) == author)
     if cands:
-        if len({origin_of(repo.commit(c), pids.get(c)) for c in cands}) > 1:
-            return Underived(target, "missing", f"the same patch as {', '.join(c[:12] for c in cands)}, which are not "
-                                                "one change: not guessed between")
-        return Derivation(target, "rebase", cands)
+        return Derivation(target, "rebase", cands)  # one change (same patch, author and time), maybe pushed twice
     heads = squash_heads(repo, commit, verified, pids)
     if len(heads) > 1:
         return Underived(target, "missing", f"squashes any of {', '.join(h[:12] for h in heads)}: not guessed between")

@@ -142,7 +142,9 @@ def test_whitespace_change_is_not_a_rebase_copy(forge: Forge) -> None:
     Path(forge.button, "feature").mkdir(exist_ok=True)
     before, after = forge.button_do(("fetch", "-q", "origin"))
     git(forge.button, "reset", "-q", "--hard", "origin/main")
-    commit_file(forge.button, "feature/f0.txt", "  feature 0\n", "feature 0", "--author", "Alice Example <alice@example.com>")
+    date = git(forge.button, "show", "-s", "--format=%ad", "--date=raw", c)  # the same author and time
+    commit_file(forge.button, "feature/f0.txt", "  feature 0\n", "feature 0", "--author", "Alice Example <alice@example.com>",
+                "--date", date)
     git(forge.button, "push", "-q", "origin", "main")
     after = git(forge.button, "rev-parse", "HEAD")
     stable = {git(forge.ci, "patch-id", "--stable", input=git(forge.button, "show", x).encode() + b"\n").split()[0]
@@ -307,3 +309,15 @@ def test_a_squash_with_the_outdated_heads_tree_undoes_main_and_stays_missing(for
     git(forge.button, "push", "-q", "origin", f"{forged}:refs/heads/main")
     code, out = forge.source_update(moved, forged)
     assert code == 1 and out["recorded"] == [] and [m["commit"] for m in out["missing"]] == [forged]
+
+
+def test_a_copy_under_another_author_is_no_rebase(forge: Forge) -> None:
+    forge.pr("feature", 1)
+    forge.main_moves()
+    git(forge.button, "fetch", "-q", "origin")
+    git(forge.button, "reset", "-q", "--hard", "origin/main")
+    before = git(forge.button, "rev-parse", "HEAD")
+    after = commit_file(forge.button, "feature/f0.txt", "feature 0\n", "feature 0", "--author", "Mallory <mallory@example.com>")
+    git(forge.button, "push", "-q", "origin", "main")
+    code, out = forge.source_update(before, after)
+    assert code == 1 and out["recorded"] == [] and [m["commit"] for m in out["missing"]] == [after]
