@@ -312,7 +312,9 @@ def test_a_squash_with_the_outdated_heads_tree_undoes_main_and_stays_missing(for
 
 
 def test_a_copy_under_another_author_is_no_rebase(forge: Forge) -> None:
-    forge.pr("feature", 1)
+    """A rebase keeps the author; a squash cannot (its author is whoever the forge names), so a copy under another
+    author derives from the pull request only as a squash of it, and its record names the commit it came from."""
+    (c,) = forge.pr("feature", 1)
     forge.main_moves()
     git(forge.button, "fetch", "-q", "origin")
     git(forge.button, "reset", "-q", "--hard", "origin/main")
@@ -320,4 +322,20 @@ def test_a_copy_under_another_author_is_no_rebase(forge: Forge) -> None:
     after = commit_file(forge.button, "feature/f0.txt", "feature 0\n", "feature 0", "--author", "Mallory <mallory@example.com>")
     git(forge.button, "push", "-q", "origin", "main")
     code, out = forge.source_update(before, after)
-    assert code == 1 and out["recorded"] == [] and [m["commit"] for m in out["missing"]] == [after]
+    assert code == 0 and out["recorded"] == [{"commit": after, "how": "squash", "derivedFrom": [c]}]
+
+
+def test_the_push_as_the_ci_names_it(tmp_path: Path) -> None:
+    from srcprov.commands.source import push_from_env
+
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"before": "a" * 40, "after": "b" * 40}))
+    gh = {"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/heads/main", "GITHUB_ACTOR": "octocat",
+          "GITHUB_EVENT_PATH": str(event)}
+    assert push_from_env(gh) == {"ref": "refs/heads/main", "actor": "octocat", "before": "a" * 40}
+    # A pull request's ref is no branch update; an unreadable payload names no old tip.
+    assert push_from_env({**gh, "GITHUB_REF": "refs/pull/1/merge", "GITHUB_EVENT_PATH": str(tmp_path / "nope")}) \
+        == {"actor": "octocat"}
+    gl = {"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "GITLAB_USER_LOGIN": "jo", "CI_COMMIT_BEFORE_SHA": "c" * 40}
+    assert push_from_env(gl) == {"ref": "refs/heads/main", "actor": "jo", "before": "c" * 40}
+    assert push_from_env({}) == {}
