@@ -222,3 +222,16 @@ def test_pull_requests_then_the_merge_button_through_the_recipe(site: Forge, gpg
     ev = github("push", direct, "refs/heads/main", tmp_path, before=after)
     code, _ = Runner(tmp_path, f, ev, secrets, variables).run_job("source")
     assert code == 1
+
+
+def test_the_gitlab_pipeline_is_well_formed() -> None:
+    """The GitLab pipeline parses, its scripts are valid bash, and its keys travel as one-line base64."""
+    pipeline = gitlab_pipeline()
+    assert pipeline["source-update"]["rules"] and pipeline["build"]["rules"]
+    for name in ("source-update", "build"):
+        script = "\n".join([*pipeline["default"]["before_script"], *pipeline[name]["script"]])
+        proc = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    text = json.dumps(pipeline)
+    assert "SRCPROV_SOURCE_KEY_B64" in text and "SRCPROV_BUILDER_KEY_B64" in text and "base64 -d" in text
+    assert "source-update --before \"$CI_COMMIT_BEFORE_SHA\"" in "\n".join(pipeline["source-update"]["script"])
