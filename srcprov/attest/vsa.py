@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from srcprov import __version__
 from srcprov.errors import SrcprovError
 from srcprov.model.dsse import SOURCE_VSA, statement
 from srcprov.model.timefmt import utc_now
@@ -20,12 +20,10 @@ if TYPE_CHECKING:
     from srcprov.trust.policy import Policy
     from srcprov.trust.verify import CommitResult
 
+# A URI naming srcprov as the verifier (a URN: srcprov has no web address of its own to name).
 VERIFIER_ID = "urn:srcprov:verifier:v1"
-# srcprov checks that each commit carries signed provenance from a trusted signer. That is the source
-# track's level 1 claim; levels 2+ are about the source control system (history, branch protection),
-# which srcprov cannot vouch for.
-VERIFIED_LEVEL = "SLSA_SOURCE_LEVEL_1"
 SLSA_VERSION = "1.2"
+LEVELS = ("SLSA_SOURCE_LEVEL_1", "SLSA_SOURCE_LEVEL_2", "SLSA_SOURCE_LEVEL_3", "SLSA_SOURCE_LEVEL_4")
 
 
 def _policy_descriptor(repo: Repo, policy: Policy, url: str) -> dict[str, Any]:
@@ -53,39 +51,88 @@ def _policy_descriptor(repo: Repo, policy: Policy, url: str) -> dict[str, Any]:
     return {"uri": path.resolve().as_uri(), "digest": {"sha256": hashlib.sha256(data).hexdigest()}}
 
 
+def resource_uri(url: str) -> str:
+    """`resourceUri`: the repository's URI alone, as source-tool compares it (no ref, no `.git`, no trailing /)."""
+    url = url.rstrip("/")
+    return "git+" + (url[: -len(".git")] if url.endswith(".git") else url)
+
+
+def _tip_update(repo: Repo, policy: Policy, commit: str, ref: str) -> dict[str, list[str]] | None:
+    """The controls of the verified branch-update record of REF on COMMIT (the update that made it the tip)."""
+    from srcprov.model.dsse import SOURCE_PROVENANCE
+    from srcprov.model.status import RecordStatus
+    from srcprov.trust.verify import verify_commits
+
+    cr = verify_commits(repo, policy, [commit])[0]
+    found = [r.facts.get("controls") or {} for r in cr.records
+             if r.predicate_type == SOURCE_PROVENANCE and r.status == RecordStatus.VERIFIED and r.facts.get("ref") == ref]
+    return max(found, key=len) if found else None
+
+
+def verified_levels(repo: Repo, policy: Policy, commit: str, ref: str, passed: bool) -> list[str]:
+    """`verifiedLevels`: `["FAILED"]`, or the highest Source level met and the SRCPROV_* controls that hold.
+
+    L1: the commit verifies. L2: the update that made it REF's tip has a branch-update record, and every update
+    since the policy's `since` has one (SRCPROV_PROVENANCE). L3: and every commit of every update verified
+    (SRCPROV_VERIFIED_COMMITS has held since). L4: and under a policy requiring an approving review by
+    someone other than the author (SRCPROV_REVIEWED), which the policy still requires.
+    """
+    from srcprov.recording.source_update import PROVENANCE, REVIEWED, VERIFIED
+
+    if not passed:
+        return ["FAILED"]
+    controls = _tip_update(repo, policy, commit, ref) if ref.startswith("refs/") else None
+    held = set(controls or ())
+    level = 1
+    if PROVENANCE in held:
+        level = 2
+        if VERIFIED in held:
+            level = 3
+            if REVIEWED in held and policy.require.reviews >= 1:
+                level = 4
+    return [LEVELS[level - 1], *sorted(c for c in held if c.startswith("SRCPROV_"))]
+
+
 def vsa_statement(
-    repo: Repo, policy: Policy, results: Sequence[CommitResult], passed: bool, ref: str | None = None
+    repo: Repo, policy: Policy, results: Sequence[CommitResult], passed: bool, ref: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The Source VSA statement: subject the newest commit of RESULTS, result PASSED or FAILED."""
-    from srcprov.attest.provenance import BuildContext, git_uri, source_ref, source_url
-    from srcprov.recording.statements import subject
+    """The Source VSA statement (SLSA v1.2): subject the newest commit of RESULTS, result PASSED or FAILED.
+
+    Only fields the VSA schema defines: strict parsers (source-tool's, in-toto's protobuf bindings) reject
+    a VSA with any other.
+    """
+    from srcprov.attest.provenance import build_context, git_uri, source_ref, source_url
 
     if not results:
         raise SrcprovError("no commits verified: nothing for a VSA to name")
     newest = results[0].commit
-    ctx = BuildContext("local", "", repository_url=None, ref=ref)
+    ctx = build_context(os.environ if env is None else env)
+    if ref is not None:
+        ctx = dataclasses.replace(ctx, ref=ref)
     url = source_url(repo, ctx)
     ref = source_ref(repo, newest, "HEAD", ctx)
-    subj = subject(repo, newest)
+    subj: dict[str, Any] = {"digest": {"gitCommit": newest, "gitTree": str(repo.commit(newest).tree_id)}}
     if ref.startswith("refs/"):
-        subj[0]["annotations"] = {"source_refs": [ref]}
+        # Both spellings: the SLSA spec's and source-tool's.
+        subj["annotations"] = {"sourceRefs": [ref], "source_refs": [ref]}
     inputs = []
     note = results[0].note_blob
     if note is not None:
         data = repo.blob_data(note)
-        inputs.append({"uri": git_uri(url, repo.notes_ref), "name": "source-provenance",
+        inputs.append({"uri": git_uri(url, repo.notes_ref),
                        "digest": {"sha256": hashlib.sha256(data).hexdigest(), "gitBlob": note}})
     pred: dict[str, Any] = {
-        "verifier": {"id": VERIFIER_ID, "version": {"srcprov": __version__}},
+        "verifier": {"id": VERIFIER_ID},
         "timeVerified": utc_now(),
-        "resourceUri": git_uri(url, ref),
+        "resourceUri": resource_uri(url),
         "policy": _policy_descriptor(repo, policy, url),
         "inputAttestations": inputs,
         "verificationResult": "PASSED" if passed else "FAILED",
-        "verifiedLevels": [VERIFIED_LEVEL] if passed else [],
+        "verifiedLevels": verified_levels(repo, policy, newest, ref, passed),
         "slsaVersion": SLSA_VERSION,
     }
-    return statement(subj, SOURCE_VSA, pred)
+    return statement([subj], SOURCE_VSA, pred)
 
 
 def write_vsa(

@@ -1,4 +1,4 @@
-"""Command declarations for the build side: attest, reproduce, verify-attestation, sync, repair."""
+"""Command declarations for the build side: attest, reproduce, verify-attestation, sync, repair, source-update."""
 
 from __future__ import annotations
 
@@ -99,3 +99,20 @@ def repair(
             print(line)
     if res.failed:
         raise SrcprovError(f"could not record {res.failed[0][0][:12]}: {res.failed[0][1]}")
+
+
+@app.command("source-update")
+def source_update(
+    before: str | None = typer.Option(None, "--before", help="The branch's tip before the push (default: from the CI's environment)."),
+    after: str = typer.Option("HEAD", "--after", help="The branch's tip after the push."),
+    ref: str | None = typer.Option(None, "--ref", help="The branch pushed, e.g. refs/heads/main (default: the CI's, else HEAD's)."),
+    push: str | None = typer.Option(None, "--push", help="Then merge and push the notes to this remote (as `sync`)."),
+    policy_dir: PolicyDirOpt = None,
+    policy_rev: PolicyRevOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """CI as the source control system (key of role source): record the forge-made commits of BEFORE..AFTER that
+    derive from verified commits (merge, squash, rebase) and the branch update; the policy is BEFORE's."""
+    from srcprov.commands.source import source_update as run
+
+    render(run(open_repo(), before, after, ref, push, policy_dir, policy_rev), as_json)

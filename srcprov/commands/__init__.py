@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from srcprov.errors import PolicyNotFound
+from srcprov.errors import PolicyNotFound, SrcprovError
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
@@ -80,3 +80,22 @@ def policy_for(repo: Repo, policy_dir: str | None, policy_rev: str | None, warni
             raise
         warnings.append(f"{e}; {consequence}")
         return Policy(source="none")
+
+
+def source_signer(repo: Repo, policy: Policy) -> Any:
+    """The configured signer, when the policy lets it sign as role `source` (forge records, branch updates, Source
+    VSAs); else SrcprovError, before anything is signed."""
+    import time
+
+    from srcprov.recording.signer import make_signer
+    from srcprov.trust.judge import would_accept
+
+    signer = make_signer(repo)
+    keyid = signer.primary_fingerprint()
+    if keyid is None:
+        raise SrcprovError(f"gpg knows no key {signer.key}: import the source key first")
+    verdict = would_accept(policy, keyid, ("source",), email=None, when=int(time.time()))
+    if not verdict.trusted:
+        raise SrcprovError(f"the signing key {keyid} may not sign as role source (forge records, branch updates, "
+                           f"Source VSAs) under the policy ({policy.source}): {verdict.reason}; nothing written")
+    return signer

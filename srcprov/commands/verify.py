@@ -30,7 +30,7 @@ class ShowResult:
         return self.commit.to_json(with_statement=True)
 
     def lines(self) -> Iterator[str]:
-        from srcprov.model.statements import CommitProvenance, Review
+        from srcprov.model.statements import CommitProvenance, Review, SourceProvenance
 
         cr = self.commit
         yield f"commit {cr.commit}: {cr.status}" + (f" ({cr.reason})" if cr.reason and cr.status != CommitStatus.VERIFIED else "")
@@ -51,6 +51,10 @@ class ShowResult:
                     yield f"    rewritten from {link.commit[:12]}"
                 for link in rec.derived_from:
                     yield f"    derived from {link.commit[:12]} ({rec.how})"
+            elif isinstance(rec, SourceProvenance):
+                yield f"    {rec.ref} {rec.before[:12]}..{rec.after[:12]} at {rec.updated_at}" + (f" by {rec.actor}" if rec.actor else "")
+                for ctl in rec.controls:
+                    yield f"    control {ctl.name} since {ctl.since} ({ctl.since_commit[:12]})"
             elif isinstance(rec, Review):
                 yield (f"    {rec.verdict} by {rec.reviewer.name} <{rec.reviewer.email}> at {rec.reviewed_at}"
                        + (f": {rec.comment}" if rec.comment else ""))
@@ -149,7 +153,7 @@ def verify(repo: Repo, revs: list[str], *, policy_dir: str | None = None, policy
     ok = verdict_ok(results, strict) and not removed
     if vsa:
         from srcprov.attest.vsa import write_vsa
-        from srcprov.recording.signer import make_signer
-
-        write_vsa(repo, policy, results, vsa, make_signer(repo), passed=ok)
+        from srcprov.commands import source_signer
+        write_vsa(repo, policy, results, vsa, source_signer(repo, policy), passed=ok)
     return VerifyResult(ok, policy.source, results, removed, strict, verbose, warnings)
+

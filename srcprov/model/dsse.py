@@ -12,6 +12,7 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 COMMIT_PROVENANCE = "urn:srcprov:commit-provenance:v1"
 REVIEW = "urn:srcprov:review:v1"
+SOURCE_PROVENANCE = "urn:srcprov:source-provenance:v1"  # a protected branch's update, by CI as the source control system
 SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 SOURCE_VSA = "https://slsa.dev/verification_summary/v1"
 

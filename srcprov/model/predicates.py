@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Malformed
+from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE, Malformed
 
 TRIGGERS = ("post-commit", "post-merge", "post-rewrite", "record", "backfill", "repair", "forge")
 _HEX = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -42,6 +42,18 @@ REVIEW_SHAPE = {
     "verdict": ("str", True),
     "comment": ("str", False),
     "reviewedAt": ("str", True),
+}
+HOWS = ("merge", "squash", "rebase")
+# The controls of a branch update: `since` is the time (RFC 3339) it has held continuously, `sinceCommit`
+# the branch tip of the update from which it has held.
+_CONTROL = {"name": ("str", True), "since": ("str", True), "sinceCommit": ("oid", True)}
+SOURCE_PROVENANCE_SHAPE = {
+    "ref": ("str", True),
+    "before": ("oid", True),
+    "after": ("oid", True),
+    "actor": ("str", False),
+    "controls": ([_CONTROL], True),
+    "updatedAt": ("str", True),
 }
 
 
@@ -78,7 +90,7 @@ def _check(value: Any, shape: Shape, path: str) -> None:
 
 
 def check_predicate(predicate_type: str, predicate: dict[str, Any]) -> None:
-    """Malformed when a commit-provenance or review predicate has a missing or mistyped known field."""
+    """Malformed when a commit-provenance, review or source-provenance predicate has a missing or mistyped known field."""
     if predicate_type == COMMIT_PROVENANCE:
         _check(predicate, COMMIT_PROVENANCE_SHAPE, "predicate")
         if predicate["recorder"]["trigger"] not in TRIGGERS:
@@ -86,7 +98,16 @@ def check_predicate(predicate_type: str, predicate: dict[str, Any]) -> None:
         origin = predicate.get("claims", {}).get("origin")
         if origin is not None and not isinstance(origin, str):
             raise Malformed("predicate.claims.origin is not a string")
+        how = predicate.get("how")
+        if how is not None and how not in HOWS:
+            raise Malformed(f"unknown how {how!r}")
+        if predicate["recorder"]["trigger"] == "forge" and (how is None or "derivedFrom" not in predicate):
+            raise Malformed("a forge record needs derivedFrom and how")
     elif predicate_type == REVIEW:
         _check(predicate, REVIEW_SHAPE, "predicate")
         if predicate["verdict"] not in ("approved", "rejected"):
             raise Malformed("verdict is not approved or rejected")
+    elif predicate_type == SOURCE_PROVENANCE:
+        _check(predicate, SOURCE_PROVENANCE_SHAPE, "predicate")
+        if not predicate["ref"].startswith("refs/"):
+            raise Malformed("predicate.ref is not a full ref name")

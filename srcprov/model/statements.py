@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_statement
-from srcprov.model.predicates import COMMIT_PROVENANCE_SHAPE, REVIEW_SHAPE, check_predicate
+from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE, Envelope, Malformed, parse_statement
+from srcprov.model.predicates import COMMIT_PROVENANCE_SHAPE, REVIEW_SHAPE, SOURCE_PROVENANCE_SHAPE, check_predicate
 
 
 class PredicateMalformed(Malformed):
@@ -94,6 +94,35 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Control:
+    """A control that held for a branch update, and since when (time and the branch tip it started at)."""
+
+    name: str
+    since: str
+    since_commit: str
+
+
+@dataclass(frozen=True)
+class SourceProvenance:
+    """`urn:srcprov:source-provenance:v1`: one update of a protected branch, as CI saw it."""
+
+    ref: str
+    before: str
+    after: str
+    actor: str | None
+    controls: tuple[Control, ...]
+    updated_at: str
+    unknown: dict[str, Any] = field(default_factory=dict)
+
+    def control(self, name: str) -> Control | None:
+        """The control NAME, when it held."""
+        return next((c for c in self.controls if c.name == name), None)
+
+
+Typed = CommitProvenance | Review | SourceProvenance
+
+
+@dataclass(frozen=True)
 class Statement:
     """An in-toto Statement v1: its exact payload bytes beside what they say."""
 
@@ -102,7 +131,7 @@ class Statement:
     subject: tuple[dict[str, Any], ...]
     predicate_type: str
     predicate: dict[str, Any]
-    typed: CommitProvenance | Review | None = None  # for srcprov's own predicates
+    typed: Typed | None = None  # for srcprov's own predicates
 
     def subject_commits(self) -> list[str]:
         """The `gitCommit` digests the subject names."""
@@ -148,6 +177,22 @@ def review(pred: dict[str, Any]) -> Review:
                   pred.get("comment", ""), pred["reviewedAt"], _unknown(pred, REVIEW_SHAPE))
 
 
+def source_provenance(pred: dict[str, Any]) -> SourceProvenance:
+    """A shape-checked source-provenance (branch update) predicate, typed."""
+    return SourceProvenance(pred["ref"], pred["before"], pred["after"], pred.get("actor"),
+                            tuple(Control(c["name"], c["since"], c["sinceCommit"]) for c in pred["controls"]),
+                            pred["updatedAt"], _unknown(pred, SOURCE_PROVENANCE_SHAPE))
+
+
+def typed_predicate(predicate_type: str, pred: dict[str, Any]) -> Typed:
+    """The typed form of one of srcprov's own (already shape-checked) predicates."""
+    if predicate_type == COMMIT_PROVENANCE:
+        return commit_provenance(pred)
+    if predicate_type == REVIEW:
+        return review(pred)
+    return source_provenance(pred)
+
+
 def parse(env: Envelope, known: tuple[str, ...] | None = None) -> Statement:
     """The statement ENV carries, parsed strictly; srcprov's own predicates typed. With KNOWN, any other
     predicateType is Malformed."""
@@ -156,13 +201,13 @@ def parse(env: Envelope, known: tuple[str, ...] | None = None) -> Statement:
     if known is not None and pt not in known:
         raise PredicateMalformed(pt, f"unknown predicateType {pt!r}")
     pred = st["predicate"]
-    typed: CommitProvenance | Review | None = None
-    if pt in (COMMIT_PROVENANCE, REVIEW):
+    typed: Typed | None = None
+    if pt in (COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE):
         try:
             check_predicate(pt, pred)
         except Malformed as e:
             raise PredicateMalformed(pt, str(e)) from None
-        typed = commit_provenance(pred) if pt == COMMIT_PROVENANCE else review(pred)
+        typed = typed_predicate(pt, pred)
     return Statement(env.payload, st, tuple(st["subject"]), pt, pred, typed)
 
 

@@ -3,7 +3,9 @@ cherry-pick, filter-repo), written from the recorded commits they came from.
 
 A commit with no commit-provenance record is matched to recorded commits with the same tree (a squash
 merge of an up-to-date pull request has its head's tree; then the source is the set of the pull
-request's commits), else with the same `git patch-id --stable` (a rebase merge, a cherry-pick). A
+request's commits), else with the same `git patch-id --stable` (a rebase merge, a cherry-pick), else to a
+recorded head whose combined diff against its merge base with the commit's parent has the commit's
+whitespace-exact patch-id (a squash onto a target that moved on, matched as `source-update` does). A
 candidate that is an ancestor of the commit is no source (a revert can bring an old tree back). Several
 candidates that are not one change (different patch-ids, authors or author times) are reported, never
 guessed between.
@@ -11,11 +13,11 @@ guessed between.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from srcprov.notes import NoteEntry, list_notes, load_note, note_bytes
+from srcprov.recording.source_update import origin_of, patch_ids, squash_heads
 from srcprov.recording.statements import provenance_lines
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ class RepairResult:
         out += [f"ambiguous {c[:12]}: same {how} as {', '.join(x[:12] for x in cands)}: not repaired "
                 f"(record it with `srcprov record --backfill {c[:12]}` if you know its origin)"
                 for c, how, cands in self.ambiguous]
+        out += [f"unmatched {c[:12]}: no recorded commit has its tree or patch, and it squashes no recorded "
+                f"pull request: not repaired" for c in self.unmatched]
         if self.unmatched:
             out.append(f"{len(self.unmatched)} commit(s) without a record match no recorded commit")
         if not (self.repaired or self.ambiguous or self.unmatched):
@@ -74,27 +78,6 @@ class RepairResult:
 
 def _has_provenance(repo: Repo, entry: NoteEntry | None) -> bool:
     return bool(provenance_lines(note_bytes(load_note(repo, entry).lines)))
-
-
-def patch_ids(repo: Repo, commits: Iterable[str]) -> dict[str, str]:
-    """commit -> `git patch-id --stable` for non-merge commits, in one diff-tree | patch-id pass."""
-    commits = list(commits)
-    if not commits:
-        return {}
-    diff = repo.git("diff-tree", "--stdin", "-p", "--root", "--no-color", "--no-renames", "--no-ext-diff",
-                    input=("\n".join(commits) + "\n").encode()).stdout
-    out = repo.git("patch-id", "--stable", input=diff).stdout.decode().split("\n")
-    ids = {}
-    for line in out:
-        parts = line.split()
-        if len(parts) == 2:
-            ids[parts[1]] = parts[0]
-    return ids
-
-
-def _origin(c: pygit2.Commit, pid: str | None) -> tuple[Any, ...]:
-    """What makes two candidates one change: its patch, its author, its author time."""
-    return (pid, c.author.raw_email, c.author.time, c.author.offset)
 
 
 def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
@@ -131,13 +114,22 @@ def find_sources(repo: Repo, targets: list[str]) -> RepairResult:
             pid = pids.get(t)
             cands = not_ancestor(t, by_pid.get(pid, [])) if pid else []
             how = "patch-id"
+        if not cands and len(commit.parent_ids) == 1:
+            heads = squash_heads(repo, commit, not_ancestor(t, recorded))
+            if len(heads) > 1:
+                res.ambiguous.append((t, "squash", heads))
+                continue
+            moved = _moved_squash(repo, commit, heads[0]) if heads else None
+            if moved is not None:
+                res.repaired.append(moved)
+                continue
         if not cands:
             res.unmatched.append(t)
             continue
         if len(cands) > 1:
             if pids is None:
                 pids = patch_ids(repo, dict.fromkeys([*targets, *recorded]))
-            origins = {_origin(repo.commit(c), pids.get(c)) for c in cands}
+            origins = {origin_of(repo.commit(c), pids.get(c)) for c in cands}
             if len(origins) > 1:
                 res.ambiguous.append((t, how, cands))
                 continue
@@ -164,6 +156,15 @@ def _squashed(repo: Repo, commit: pygit2.Commit, cands: list[str]) -> tuple[list
     if len(squashed) <= 1 or len(squashed) > 1000:
         return cands, "tree"
     return squashed, "squash"
+
+
+def _moved_squash(repo: Repo, commit: pygit2.Commit, head: str) -> Match | None:
+    """COMMIT as a squash of recorded HEAD onto a target that moved on: the pull request's commits, or None."""
+    proc = repo.git("rev-list", "--no-merges", "--reverse", head, f"^{commit.parent_ids[0]}", "--")
+    squashed = proc.stdout.decode().split()
+    if not squashed or len(squashed) > 1000:
+        return None
+    return Match(str(commit.id), squashed, "squash")
 
 
 def repair(repo: Repo, revs: list[str], dry_run: bool = False) -> RepairResult:

@@ -16,6 +16,7 @@ from srcprov.model.dsse import (
     COMMIT_PROVENANCE,
     PAYLOAD_TYPE,
     REVIEW,
+    SOURCE_PROVENANCE,
     Envelope,
     Malformed,
     Signature,
@@ -101,6 +102,8 @@ class RecordInput:
     rewritten_from: tuple[dict[str, Any], ...] = ()
     trace: bytes | None = None  # an Agent Trace record given with `record --trace FILE`
     trace_name: str = ""
+    derived_from: tuple[dict[str, Any], ...] = ()  # a forge record's sources ({"commit", "record": {"sha256"}})
+    how: str | None = None  # a forge record's: merge | squash | rebase
 
 
 def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gpg_version: str,
@@ -133,7 +136,21 @@ def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gp
         pred["attribution"] = attrib
     if inp.rewritten_from:
         pred["rewrittenFrom"] = list(inp.rewritten_from)
+    if inp.how is not None:
+        pred["derivedFrom"] = list(inp.derived_from)
+        pred["how"] = inp.how
     return statement(subject(repo, facts["id"]), COMMIT_PROVENANCE, pred)
+
+
+def branch_update_statement(repo: Repo, ref: str, before: str, after: str, actor: str | None,
+                            controls: list[dict[str, str]], updated_at: str) -> dict[str, Any]:
+    """The source-provenance statement of one update of REF from BEFORE to AFTER (its subject: AFTER)."""
+    pred: dict[str, Any] = {"ref": ref, "before": before, "after": after}
+    if actor:
+        pred["actor"] = actor
+    pred["controls"] = controls
+    pred["updatedAt"] = updated_at
+    return statement(subject(repo, after), SOURCE_PROVENANCE, pred)
 
 
 def review_statement(

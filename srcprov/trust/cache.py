@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from srcprov.trust.verify import RecordResult
 
 # Bump when the verdict for the same bytes could change (a new check, a fixed judgement).
-VERDICT_VERSION = "6"  # 5: SSH and PEM signatures; 6: aiLines in commit facts
+VERDICT_VERSION = "7"  # 5: SSH and PEM signatures; 6: aiLines in commit facts; 7: branch-update records
 
 
 class VerdictCache:

@@ -11,8 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from srcprov.errors import SrcprovError
 from srcprov.model.commit import commit_facts
-from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, Envelope, Malformed, parse_envelope
-from srcprov.model.statements import CommitFacts, CommitProvenance, Person, PredicateMalformed, Review, parse
+from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE, Envelope, Malformed, parse_envelope
+from srcprov.model.statements import (
+    CommitFacts,
+    CommitProvenance,
+    Person,
+    PredicateMalformed,
+    Review,
+    SourceProvenance,
+    Typed,
+    parse,
+)
 from srcprov.model.status import RANK, CommitStatus, RecordStatus
 from srcprov.model.timefmt import parse_rfc3339
 from srcprov.notes import NoteEntry, blob_sizes, list_notes, load_note, note_lines
@@ -27,16 +36,19 @@ if TYPE_CHECKING:
     from srcprov.trust.policy import Policy
 
 RECORD_STATUSES = tuple(str(s) for s in RecordStatus)
-PREDICATES = (COMMIT_PROVENANCE, REVIEW)
+PREDICATES = (COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE)
 
 
-def record_facts(rec: CommitProvenance | Review) -> dict[str, Any]:
-    """What commit statuses and the report need of a record: small enough to cache."""
+def record_facts(rec: Typed) -> dict[str, Any]:
+    """What commit statuses, the report and the Source VSA need of a record: small enough to cache."""
     if isinstance(rec, CommitProvenance):
         lines = (rec.attribution or {}).get("lines", {})
         return {"trigger": rec.trigger, "origin": rec.origin, "merge": len(rec.commit.parents) > 1,
                 "checks": {c.name: c.exit_code for c in rec.checks},
                 "aiLines": lines.get("ai", 0) + lines.get("mixed", 0)}
+    if isinstance(rec, SourceProvenance):
+        return {"ref": rec.ref, "before": rec.before,
+                "controls": {c.name: [c.since, c.since_commit] for c in rec.controls}}
     return {"email": rec.reviewer.email, "at": rec.reviewed_at, "verdict": rec.verdict}
 
 
@@ -50,7 +62,7 @@ class RecordResult:
     facts: dict[str, Any] = field(default_factory=dict)
     stable_until: int | None = None  # the verdict may change at this time (a key's or signer's end)
     _statement: dict[str, Any] | None = None
-    typed: CommitProvenance | Review | None = None  # set when this run parsed the record (not from the cache)
+    typed: Typed | None = None  # set when this run parsed the record (not from the cache)
 
     @property
     def statement(self) -> dict[str, Any] | None:
@@ -61,13 +73,12 @@ class RecordResult:
         return self._statement
 
     @property
-    def record(self) -> CommitProvenance | Review | None:
+    def record(self) -> Typed | None:
         """The typed predicate of a well-formed srcprov record (read again from the bytes after a cached verdict)."""
         if self.typed is None and self.predicate_type in PREDICATES and self.statement is not None:
-            from srcprov.model.statements import commit_provenance, review
+            from srcprov.model.statements import typed_predicate
 
-            pred = self.statement["predicate"]
-            self.typed = commit_provenance(pred) if self.predicate_type == COMMIT_PROVENANCE else review(pred)
+            self.typed = typed_predicate(self.predicate_type, self.statement["predicate"])
         return self.typed
 
     def to_json(self, with_statement: bool = False) -> dict[str, Any]:
@@ -142,10 +153,13 @@ def content_difference(rec: CommitFacts, commit: pygit2.Commit) -> str | None:
     return None
 
 
-def roles_for(rec: CommitProvenance | Review) -> tuple[str, ...]:
-    """The roles that may sign a record: authors their commits, maintainers backfill and repair, source the forge's."""
+def roles_for(rec: Typed) -> tuple[str, ...]:
+    """The roles that may sign a record: authors their commits, maintainers backfill and repair, source the forge's
+    commits and branch updates."""
     if isinstance(rec, Review):
         return ("reviewer",)
+    if isinstance(rec, SourceProvenance):
+        return ("source",)
     trigger = rec.trigger
     if trigger == "forge":
         return ("source",)
@@ -286,8 +300,10 @@ class Verifier:
         not_before = commit.committer.time if commit is not None else None
         if isinstance(rec, CommitProvenance):
             email = commit.committer.raw_email.decode("utf-8", "backslashreplace") if commit is not None else None
-        else:
+        elif isinstance(rec, Review):
             email = rec.reviewer.email
+        else:
+            email = None  # a branch update speaks for no person
         checks = self.check_signatures(env)
         # SSH and PEM signatures state no time: theirs is the notes commit's that first held the record.
         signed_at = (self.first_held(attached_to, line)
@@ -307,7 +323,9 @@ class Verifier:
             r.reason = j.reason
             return r
         subj = stmt.subject_commits()
-        named_id = rec.commit.id if isinstance(rec, CommitProvenance) else rec.commit_id
+        # A branch update describes the tip it moved the branch to.
+        named_id = rec.commit.id if isinstance(rec, CommitProvenance) else rec.after if isinstance(
+            rec, SourceProvenance) else rec.commit_id
         if attached_to not in subj or named_id != attached_to:
             r.status = RecordStatus.SUBJECT_MISMATCH
             named = named_id if named_id != attached_to else next((x for x in subj if x), "?")
@@ -318,8 +336,10 @@ class Verifier:
             return r
         if isinstance(rec, CommitProvenance):
             diff = content_difference(rec.commit, commit)
-        else:
+        elif isinstance(rec, Review):
             diff = None if rec.tree == str(commit.tree_id) else "tree differs from the commit"
+        else:
+            diff = None
         if diff:
             r.status, r.reason = RecordStatus.CONTENT_MISMATCH, diff
             return r
@@ -405,7 +425,9 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
     origin = facts["origin"]
     if (isinstance(origin, str) and origin.startswith("ai-")) or facts.get("aiLines"):
         need = max(need, policy.require.ai_reviews)
-    if need:
+    # The source key writes a forge record only for a commit derived from commits that verified, reviews
+    # included: the pull request's reviews are the forge-made commit's.
+    if need and facts["trigger"] != "forge":
         commit = repo.commit(cr.commit)
         people = {p.raw_email.decode("utf-8", "backslashreplace").lower() for p in (commit.author, commit.committer)}
         signers = {r.signer for r in cr.records if r.predicate_type == COMMIT_PROVENANCE and r.status == RecordStatus.VERIFIED}

@@ -108,3 +108,32 @@ def test_ambiguous_sources_are_reported_not_guessed(repo: Path, gpg_env: Env) ->
 def test_nothing_to_repair(repo: Path, gpg_env: Env) -> None:
     r = srcprov(repo, "repair")
     assert r.returncode == 0 and "nothing to repair" in r.stdout
+
+
+def test_squash_onto_a_moved_main_is_repaired(repo: Path, gpg_env: Env) -> None:
+    pr = pr_branch(repo, "pr", 3)
+    commit_file(repo, "main.txt", "moved on\n", "main moved")
+    assert srcprov(repo, "record").returncode == 0
+    git(repo, "merge", "-q", "--squash", "pr")  # what a forge's squash merge makes, after main moved on
+    git(repo, "commit", "-q", "-m", "Squashed PR (#1)")
+    squash = git(repo, "rev-parse", "HEAD")
+    out = repair(repo, "HEAD^!")
+    assert out["repaired"] == [{"commit": squash, "rewrittenFrom": pr, "match": "squash"}]
+    assert srcprov(repo, "verify", "HEAD").returncode == 0
+
+
+def test_unmatched_commits_are_named_in_text_output(repo: Path, gpg_env: Env) -> None:
+    pr_branch(repo, "pr", 2)
+    commit_file(repo, "main.txt", "moved on\n", "main moved")
+    assert srcprov(repo, "record").returncode == 0
+    Path(repo, "extra.txt").write_text("not in the pull request\n")
+    git(repo, "merge", "-q", "--squash", "pr")
+    git(repo, "add", "extra.txt")
+    git(repo, "commit", "-q", "-m", "Squash with an extra change")
+    extra = git(repo, "rev-parse", "HEAD")
+    lone = commit_file(repo, "lone.txt", "x\n", "made with SRCPROV_SKIP")
+    r = srcprov(repo, "repair", "HEAD~2..HEAD")
+    assert r.returncode == 0
+    assert f"unmatched {extra[:12]}" in r.stdout and f"unmatched {lone[:12]}" in r.stdout
+    assert "2 commit(s) without a record match no recorded commit" in r.stdout
+    assert repair(repo, "HEAD~2..HEAD")["unmatched"] == [extra, lone]

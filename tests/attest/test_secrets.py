@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.attest.conftest import ARTIFACT, Env, attest, commit_file, git, srcprov
+from tests.attest.conftest import ARTIFACT, Env, attest, commit_file, git, srcprov, write_policy
 
 
 def _decoded_views(data: bytes) -> list[bytes]:
@@ -67,6 +67,8 @@ def test_token_in_remote_url_reaches_no_record_or_attestation(
     assert srcprov(repo, "review", "HEAD").returncode == 0
     att = attest(repo, gpg_env)
     vsa = tmp_path / "vsa.json"
+    # A Source VSA is signed by a key of role source: the builder key holds it here too.
+    write_policy(repo, gpg_env, {"alice": ["author", "reviewer"], "builder": ["builder", "source"], "bob": ["reviewer"]})
     assert srcprov(repo, "verify", "--vsa", str(vsa)).returncode in (0, 1)
     assert [st["subject"][0]["name"] for st in records(repo)] == ["r", "r"]
     blobs = notes_bytes(repo) + _decoded_views(att.read_bytes()) + _decoded_views(vsa.read_bytes())
