@@ -136,7 +136,9 @@ def fleet_report(
     window_names = [w.name for w in parse_windows(windows)]
     reference = fleet_as_of(as_of)
     if output is not None:
-        check_output(output)
+        from srcprov.report import check_output
+
+        check_output(output)  # before the work, not after it
     entries = read_entries(repos)
     options = FleetOptions(rev, reference, date_field, buckets, windows, policy_rev)
     totals = Totals(names, window_names)
@@ -154,19 +156,6 @@ def fleet_report(
                     revision=rev)
     warnings = [f"{o.name}: could not be reported: {o.error}" for o in outcomes if not o.ok]
     return FleetResult(doc, render(doc, fmt), warnings)
-
-
-def check_output(output: str) -> None:
-    """Fail before the work, not after it, when OUTPUT cannot be written."""
-    import os
-
-    parent = os.path.dirname(os.path.abspath(output))
-    if os.path.isdir(output):
-        raise SrcprovError(f"cannot write --output {output}: it is a directory")
-    if not os.path.isdir(parent):
-        raise SrcprovError(f"cannot write --output {output}: no such directory {parent}")
-    if not os.access(parent, os.W_OK) or (os.path.exists(output) and not os.access(output, os.W_OK)):
-        raise SrcprovError(f"cannot write --output {output}: permission denied")
 
 
 def fleet_as_of(text: str | None) -> int:

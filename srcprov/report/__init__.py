@@ -55,7 +55,7 @@ def render(report: Report, fmt: str) -> str:
     return renderer(report)
 
 
-def _check_output(output: str) -> None:
+def check_output(output: str) -> None:
     """Fail before the work, not after it, when --output cannot be written."""
     parent = os.path.dirname(os.path.abspath(output))
     if os.path.isdir(output):
@@ -98,7 +98,7 @@ def run_report(
         raise SrcprovError("--step needs --history")
     history_step = parse_step(step or "30d") if history else None
     if output is not None:
-        _check_output(output)
+        check_output(output)
     ignore = load_ignore_revs(repo, ignore_revs_file) if ignore_revs_file is not None else None
     commit_id = str(repo.resolve_commit(rev).id)
     reference = parse_as_of(repo, as_of)
