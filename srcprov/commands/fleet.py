@@ -58,7 +58,7 @@ def fleet_policy(repo: Repo, commit_id: str, policy_rev: str | None, warnings: l
 
 def repository_outcome(entry: Entry, options: FleetOptions) -> Outcome:
     """One repository's report as a summary (runs on a Dask worker); an error of the repository is its outcome."""
-    from srcprov.commands.report import report_facts
+    from srcprov.commands.report import report_evidence, report_facts
     from srcprov.fleet.clones import open_entry, scrubbed
     from srcprov.fleet.summary import Outcome, summarise
     from srcprov.report import ReportCache, build_report, parse_buckets, parse_windows
@@ -73,7 +73,7 @@ def repository_outcome(entry: Entry, options: FleetOptions) -> Outcome:
             repo, commit_id, as_of=options.as_of, date_field=options.date_field,
             buckets=parse_buckets(options.buckets), windows=parse_windows(options.windows),
             facts_for=report_facts(repo, policy) if policy is not None else None, cache=ReportCache(repo),
-            jobs=options.blame_jobs,
+            jobs=options.blame_jobs, evidence_for=report_evidence(repo), warnings=warnings,
         )
     except SrcprovError as e:
         error = scrubbed(str(e), entry.location) if entry.is_url else str(e)

@@ -104,6 +104,12 @@ def record(repo: Repo, revs: list[str], *, backfill: bool = False, claims: tuple
             progress(min(i + BATCH, len(commits)), len(commits))
         if res.failed:
             break
+    if evidence is not None and out.written:
+        from srcprov.recording.evidence import keep_trace
+
+        kept = keep_trace(repo, commits[0], evidence[0])
+        if kept:
+            out.warnings.append(kept)
     return out
 
 

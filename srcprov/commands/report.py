@@ -10,7 +10,7 @@ from srcprov.errors import SrcprovError
 
 if TYPE_CHECKING:
     from srcprov.git import Repo
-    from srcprov.report.facts import CommitFacts
+    from srcprov.report.facts import CommitFacts, EvidenceFor
     from srcprov.trust.policy import Policy
 
 
@@ -25,15 +25,28 @@ def report_facts(repo: Repo, policy: Policy) -> Callable[[list[str]], dict[str, 
         out = {}
         for cr in verify_commits(repo, policy, commits):
             best = cr.best
-            origin = best.facts["origin"] if best is not None and best.status == RecordStatus.VERIFIED else None
+            good = best is not None and best.status == RecordStatus.VERIFIED
+            origin = best.facts["origin"] if good else None
+            evidence = tuple(best.facts["evidence"]) if good and best.facts.get("evidence") else None
             reviewed = any(
                 r.predicate_type == REVIEW and r.status == RecordStatus.VERIFIED and r.facts["verdict"] == "approved"
                 for r in cr.records
             )
-            out[cr.commit] = CommitFacts(cr.status, origin, reviewed)
+            out[cr.commit] = CommitFacts(cr.status, origin, reviewed, evidence)  # type: ignore[arg-type]
         return out
 
     return facts_for
+
+
+def report_evidence(repo: Repo) -> EvidenceFor:
+    """An `evidence_for(commits)` for the report: each commit's evidence where it still hashes to the digest
+    its verified record signed (see recording.evidence.signed_evidence)."""
+    from srcprov.recording.evidence import signed_evidence
+
+    def evidence_for(wanted: dict[str, tuple[str, str]]) -> dict[str, Any]:
+        return {c: signed_evidence(repo, c, fmt, digest) for c, (fmt, digest) in wanted.items()}
+
+    return evidence_for
 
 
 def report(repo: Repo, *, rev: str, policy_dir: str | None, policy_rev: str | None, warnings: list[str],
@@ -51,4 +64,5 @@ def report(repo: Repo, *, rev: str, policy_dir: str | None, policy_rev: str | No
         if policy_dir or policy_rev:
             raise
         warnings.append(f"{e}; coverage counts every commit as missing")
-    run_report(repo, rev=rev, facts_for=facts_for, **options)
+    run_report(repo, rev=rev, facts_for=facts_for, evidence_for=report_evidence(repo), warnings=warnings,
+               **options)

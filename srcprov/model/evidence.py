@@ -22,6 +22,7 @@ from srcprov.model.dsse import Malformed, strict_json
 
 GIT_AI = "git-ai/authorship/3.0.0"
 AGENT_TRACE = "agent-trace/0.1"
+FORMATS = (GIT_AI, AGENT_TRACE)
 MAX_EVIDENCE_BYTES = 4 * 1024 * 1024  # as a note: larger evidence is refused unread
 MAX_LINE = 10_000_000  # a line number past this is no file's
 KINDS = ("ai", "human", "mixed", "unknown")

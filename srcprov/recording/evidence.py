@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from srcprov.model.evidence import Evidence, EvidenceError, parse_agent_trace, parse_git_ai
+from srcprov.errors import SrcprovError
+from srcprov.model.evidence import AGENT_TRACE, GIT_AI, Evidence, EvidenceError, parse_agent_trace, parse_git_ai
 
 if TYPE_CHECKING:
     import pygit2
@@ -94,3 +95,47 @@ def attribution(found: Found, commit: pygit2.Commit, insertions: int) -> dict[st
     counts["unknown"] += max(0, insertions - covered - counts["unknown"])
     return {"format": ev.format, "source": found.source, "sha256": hashlib.sha256(found.data).hexdigest(),
             "lines": counts}
+
+
+PARSERS = {GIT_AI: (GIT_AI_REF, parse_git_ai), AGENT_TRACE: (AGENT_TRACE_REF, parse_agent_trace)}
+
+
+def signed_evidence(repo: Repo, commit_id: str, fmt: str, sha256: str) -> Evidence | str:
+    """The evidence a verified record's `attribution` binds: the commit's note on the ref where FMT's tool
+    keeps it (`record --trace` keeps its file there too), parsed only when its bytes hash to SHA256.
+    A reason (`absent`, `changed`, `malformed`) when it cannot be used."""
+    try:
+        ref, parse = PARSERS[fmt]
+    except KeyError:
+        return "malformed"
+    data = note_blob(repo, ref, commit_id)
+    if data is None:
+        return "absent"
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return "changed"
+    try:
+        return parse(data, commit_id) if parse is parse_agent_trace else parse(data)
+    except EvidenceError:
+        return "malformed"  # signed as well-formed by an older parser: nothing half-read is used
+
+
+def keep_trace(repo: Repo, commit_id: str, data: bytes) -> str | None:
+    """Keep an Agent Trace record given with `record --trace FILE` as COMMIT_ID's note on refs/notes/agent-trace
+    (byte for byte), so the report can find the evidence the record's digest binds. A note already there
+    with other bytes is never replaced: then a warning."""
+    try:
+        parse_agent_trace(data, commit_id)
+    except EvidenceError:
+        return None  # not recorded as evidence (the record said why): nothing to keep
+    held = note_blob(repo, AGENT_TRACE_REF, commit_id)
+    if held == data:
+        return None
+    if held is not None:
+        return (f"{commit_id[:12]}: {AGENT_TRACE_REF} already holds another trace for this commit; "
+                "the report cannot use the given one")
+    try:
+        blob = repo.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
+        repo.git("notes", "--ref", AGENT_TRACE_REF, "add", "-C", blob, commit_id)
+    except SrcprovError as e:
+        return f"{commit_id[:12]}: could not keep the trace on {AGENT_TRACE_REF} ({e}); the report cannot use it"
+    return None

@@ -12,7 +12,7 @@ from srcprov.progress import ProgressBar
 from srcprov.report.attribution import Attribution, IgnoreRevs, attribute, list_tree, load_ignore_revs
 from srcprov.report.cache import ReportCache
 from srcprov.report.churn import compute_churn, numstat
-from srcprov.report.facts import CommitFacts
+from srcprov.report.facts import CommitFacts, EvidenceFor
 from srcprov.report.history import list_commits
 from srcprov.report.model import Buckets, Report, Window, parse_as_of, parse_buckets, parse_step, parse_windows
 from srcprov.report.summary import build_report
@@ -84,6 +84,8 @@ def run_report(
     ignore_revs_file: str | None = None,
     history: bool = False,
     step: str | None = None,
+    evidence_for: EvidenceFor | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     """Compute the provenance report of REV and write it in FMT to OUTPUT (a file) or stdout.
 
@@ -115,7 +117,7 @@ def run_report(
             repo, commit_id, as_of=reference, date_field=date_field, buckets=parsed_buckets,
             windows=parsed_windows, by=by, depth=depth, paths=paths, facts_for=facts_for,
             cache=ReportCache(repo), on_progress=bar, ignore=ignore, history_step=history_step,
-            on_history_progress=history_progress,
+            on_history_progress=history_progress, evidence_for=evidence_for, warnings=warnings,
         )
     finally:
         bar.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.report.cache import ReportCache, Runs
+from srcprov.report.cache import Entries, ReportCache, Runs
 from srcprov.report.commit_graph import blame_env
 from srcprov.report.history import CommitRow
 
@@ -545,9 +545,11 @@ def blame_pool(
 
 @dataclass
 class Attribution:
-    """Line runs per text file: `runs[path]` lists `(commit id, number of lines)` in line order."""
+    """Line runs per text file: `runs[path]` lists `(commit id, number of lines)` in line order; `starts[path]`
+    is the commit where its blame starts (see start_points), the key of its cache entries."""
 
     runs: dict[bytes, Runs]
+    starts: dict[bytes, str] = field(default_factory=dict)
 
     def line_commits(self, path: bytes) -> list[str]:
         """The commit of each line of PATH, in order (what `git blame --line-porcelain` names)."""
@@ -590,4 +592,40 @@ def attribute(
 
     env = blame_env(repo, cache, commits[0].id, len(commits), len(todo)) if commits else None
     blame_pool(repo, todo, cache, ignore, jobs, finished, env=env)
-    return Attribution(runs)
+    return Attribution(runs, starts)
+
+
+def blame_entries(
+    repo: Repo, files: list[tuple[str, TreeFile]], cache: ReportCache | None = None, ignore: IgnoreRevs | None = None,
+    jobs: int | None = None,
+) -> dict[bytes, Entries]:
+    """For each (start commit, file), where each of its lines came from: the commit, the line's number and
+    the file's path in that commit's version (`git blame`'s original line numbers), cached like attribution."""
+    variant = ignore.key if ignore is not None else ""
+    extra = (f"--ignore-revs-file={ignore.path}",) if ignore is not None else ()
+    out: dict[bytes, Entries] = {}
+    todo: list[tuple[str, TreeFile]] = []
+    for start, f in files:
+        got = cache.get_entries(start, f.path, f.blob, f.lines, variant) if cache else None
+        if got is None:
+            todo.append((start, f))
+        else:
+            out[f.path] = got
+
+    def blame(item: tuple[str, TreeFile]) -> tuple[str, TreeFile, Entries]:
+        start, f = item
+        if f.lines == 0:
+            return start, f, []
+        raw = repo.git(*BLAME_ARGS, *extra, start, "--", os.fsdecode(f.path)).stdout
+        entries = [(e.commit, e.orig, e.final, e.count, e.path) for e in parse_entries(raw)]
+        if sum(e[3] for e in entries) != f.lines:
+            raise SrcprovError(f"git blame of {os.fsdecode(f.path)} did not account for every line")
+        return start, f, entries
+
+    workers = max(1, min(jobs or (os.cpu_count() or 1), len(todo) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start, f, entries in pool.map(blame, todo):
+            out[f.path] = entries
+            if cache:
+                cache.put_entries(start, f.path, f.blob, f.lines, entries, variant)
+    return out

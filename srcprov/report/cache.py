@@ -23,6 +23,9 @@ FORMAT = 1
 KEEP_START_MAPS = 32
 
 Runs = list[tuple[str, int]]
+# A blame's entries: (commit, first line in that commit's version of the file, first line in the blamed
+# version, number of lines, the file's path in that commit). What maps evidence ranges onto today's lines.
+Entries = list[tuple[str, int, int, int, bytes]]
 
 
 @dataclass
@@ -165,6 +168,53 @@ class ReportCache:
             _write_atomic(self._attr_path(commit, path, variant), _sealed(body))
         except OSError:
             pass  # a read-only git directory makes the report slower, not wrong
+
+    # --- blame entries: (commit, path) -> where each line came from ----------------------------------
+    # Kept only for files with lines of commits whose line-level evidence the report maps (report.origin).
+    def _entries_path(self, commit: str, path: bytes, variant: str = "") -> Path:
+        assert self.root is not None
+        key = hashlib.sha256(b"entries\0" + commit.encode() + b"\0" + path + b"\0" + variant.encode()).hexdigest()
+        return self.root / "entries" / key[:2] / key[2:]
+
+    def get_entries(self, commit: str, path: bytes, blob: str, nlines: int, variant: str = "") -> Entries | None:
+        """The cached blame entries of PATH blamed at COMMIT (under VARIANT), or None (a miss, a failed check)."""
+        if not self.enabled:
+            return None
+        try:
+            body = _unsealed(self._entries_path(commit, path, variant).read_bytes())
+        except OSError:
+            return None
+        if body is None:
+            return None
+        header, _, rest = body.partition(b"\n")
+        if header + b"\n" != self._attr_header(commit, path, blob, nlines, variant):
+            return None
+        entries: Entries = []
+        seen = [False] * nlines
+        try:
+            for line in rest.decode("ascii").splitlines():
+                cid, orig_s, final_s, count_s, path_hex = line.split(" ")
+                orig, final, count = int(orig_s), int(final_s), int(count_s)
+                if len(cid) not in (40, 64) or orig < 1 or final < 1 or count < 1 or final - 1 + count > nlines:
+                    return None
+                if any(seen[final - 1 : final - 1 + count]):
+                    return None
+                seen[final - 1 : final - 1 + count] = [True] * count
+                entries.append((cid, orig, final, count, bytes.fromhex(path_hex)))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return entries if all(seen) else None
+
+    def put_entries(self, commit: str, path: bytes, blob: str, nlines: int, entries: Entries, variant: str = "") -> None:
+        """Store the blame entries of PATH blamed at COMMIT (under VARIANT)."""
+        if not self.enabled:
+            return
+        body = self._attr_header(commit, path, blob, nlines, variant) + "".join(
+            f"{c} {o} {f} {n} {p.hex()}\n" for c, o, f, n, p in entries).encode()
+        try:
+            _write_atomic(self._entries_path(commit, path, variant), _sealed(body))
+        except OSError:
+            pass
 
     # --- blame start points: revision -> {path: (start commit, blob)} -----------------------------
     def _start_path(self, commit: str) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from srcprov.model.evidence import Evidence
+
 
 @dataclass(frozen=True)
 class CommitFacts:
@@ -13,11 +15,15 @@ class CommitFacts:
     status: str  # "verified", "missing", "unreviewed", "bad-signature", ...
     origin: str | None  # claims.origin of the verified commit-provenance record, None if none
     reviewed: bool  # has an approving verified review
+    # (format, sha256) of the line-level evidence the verified record's `attribution` binds, None if none
+    evidence: tuple[str, str] | None = None
 
 
 MISSING = CommitFacts("missing", None, False)
 
 FactsFor = Callable[[list[str]], "dict[str, CommitFacts]"]
+# Commit -> (format, sha256) in; commit -> the evidence, or why it cannot be used (absent, changed, malformed) out.
+EvidenceFor = Callable[["dict[str, tuple[str, str]]"], "dict[str, Evidence | str]"]
 
 
 def facts_of(commit_ids: list[str], facts_for: FactsFor | None) -> dict[str, CommitFacts]:

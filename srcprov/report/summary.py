@@ -15,10 +15,11 @@ from srcprov.report.attribution import Attribution, IgnoreRevs, TreeListing, att
 from srcprov.report.cache import ReportCache
 from srcprov.report.churn import ChurnCounts, compute_churn, numstat, window_commits
 from srcprov.report.cohorts import build_history, lines_by_commit, sample_commits
-from srcprov.report.facts import CommitFacts, FactsFor, facts_of
+from srcprov.report.facts import CommitFacts, EvidenceFor, FactsFor, facts_of
 from srcprov.report.generated import generated_kind
 from srcprov.report.history import CommitRow, list_commits
 from srcprov.report.model import DATE_FIELDS, Buckets, Report, Window, iso_utc
+from srcprov.report.origin import Origins, line_origins
 
 HOTSPOTS = 10
 DAY = 86400
@@ -72,11 +73,15 @@ def build_report(
     history_step: Window | None = None,
     jobs: int | None = None,
     on_history_progress: Callable[[int, int], None] | None = None,
+    evidence_for: EvidenceFor | None = None,
+    warnings: list[str] | None = None,
 ) -> Report:
     """The report of COMMIT_ID as of AS_OF (epoch seconds); see SPEC "The provenance report".
 
     IGNORE: attribute as `git blame --ignore-revs-file`; HISTORY_STEP: add the cohorts over time (`history`);
     JOBS caps the git blames run at once (default one per core; the fleet runs many reports side by side).
+    EVIDENCE_FOR: the line-level evidence verified records bind (report.origin); what could not be used is
+    said in WARNINGS.
     """
     if date_field not in DATE_FIELDS:
         raise SrcprovError(f"bad --date: {date_field!r} (expected author or committer)")
@@ -103,8 +108,17 @@ def build_report(
     attribution = attribute(repo, commits, listing.text, cache, jobs=jobs, on_progress=on_progress, ignore=ignore)
     changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     facts = facts_of([c.id for c in commits], facts_for)
+    origins = line_origins(repo, attribution, listing.text, facts, evidence_for, cache, ignore, jobs)
+    if warnings is not None:
+        for reason, what in (("changed", "no longer hashes to the digest its record signed"),
+                             ("absent", "is no longer where its tool kept it"),
+                             ("malformed", "cannot be read")):
+            bad = sorted(c for c, r in origins.unusable.items() if r == reason)
+            if bad:
+                warnings.append(f"the origin evidence of {len(bad)} commit(s) ({', '.join(c[:12] for c in bad[:3])}"
+                                f"{', ...' if len(bad) > 3 else ''}) {what}: their lines count by claims.origin")
     report = _assemble(
-        commit_id, commits, listing, attribution, changes, facts,
+        commit_id, commits, listing, attribution, origins, changes, facts,
         as_of=as_of, date_field=date_field, buckets=buckets, windows=windows, by=by, depth=depth, keep=keep,
     )
     if history is not None:
@@ -117,6 +131,7 @@ def _assemble(
     commits: list[CommitRow],
     listing: TreeListing,
     attribution: Attribution,
+    origins: Origins,
     changes: dict,
     facts: dict[str, CommitFacts],
     *,
@@ -140,7 +155,7 @@ def _assemble(
 
     age_total = [0] * len(names)
     authors: Counter[str] = Counter()
-    origins: Counter[str] = Counter()
+    origin_total: Counter[str] = Counter()
     verified_lines = reviewed_lines = total_lines = 0
     files: list[dict[str, Any]] = []  # the report's JSON `files` entries
     mean_age: dict[str, float] = {}
@@ -148,7 +163,7 @@ def _assemble(
     for f in sorted(listing.text, key=lambda f: path_str(f.path)):
         path = path_str(f.path)
         age = [0] * len(names)
-        origin: Counter[str] = Counter()
+        origin = origins.per_file[f.path]
         age_sum = 0
         for cid, n in attribution.runs[f.path]:
             row = by_id[cid]
@@ -157,13 +172,12 @@ def _assemble(
             age[buckets.index(seconds)] += n
             age_sum += seconds * n
             authors[row.author] += n
-            origin[fact.origin or "unknown"] += n
             if fact.status == CommitStatus.VERIFIED:
                 verified_lines += n
             if fact.reviewed:
                 reviewed_lines += n
         total_lines += f.lines
-        origins.update(origin)
+        origin_total.update(origin)
         for i, n in enumerate(age):
             age_total[i] += n
         churn = churn_file.get(f.path, zero_churn)
@@ -262,8 +276,9 @@ def _assemble(
         },
         "origin": [
             {"origin": o, "lines": n, "share": _share(n, total_lines)}
-            for o, n in sorted(origins.items(), key=lambda kv: (-kv[1], kv[0]))
+            for o, n in sorted(origin_total.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
+        "originEvidence": origins.as_json(),
         "review": {
             "reviewedLines": reviewed_lines,
             "share": _share(reviewed_lines, total_lines),

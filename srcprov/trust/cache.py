@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from srcprov.trust.verify import RecordResult
 
 # Bump when the verdict for the same bytes could change (a new check, a fixed judgement).
-VERDICT_VERSION = "7"  # 5: SSH and PEM signatures; 6: aiLines in commit facts; 7: branch-update records
+VERDICT_VERSION = "8"  # 5: SSH and PEM signatures; 6: aiLines in commit facts; 7: branch-update records;
+# 8: the signed evidence digest in commit facts
 
 
 class VerdictCache:

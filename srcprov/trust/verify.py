@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from srcprov.errors import SrcprovError
 from srcprov.model.commit import commit_facts
 from srcprov.model.dsse import COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE, Envelope, Malformed, parse_envelope
+from srcprov.model.evidence import FORMATS as EVIDENCE_FORMATS
 from srcprov.model.statements import (
     CommitFacts,
     CommitProvenance,
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from srcprov.signing import KeyState, SigCheck, SignatureVerifier
     from srcprov.trust.policy import Policy
 
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 RECORD_STATUSES = tuple(str(s) for s in RecordStatus)
 PREDICATES = (COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE)
 
@@ -42,10 +45,14 @@ PREDICATES = (COMMIT_PROVENANCE, REVIEW, SOURCE_PROVENANCE)
 def record_facts(rec: Typed) -> dict[str, Any]:
     """What commit statuses, the report and the Source VSA need of a record: small enough to cache."""
     if isinstance(rec, CommitProvenance):
-        lines = (rec.attribution or {}).get("lines", {})
-        return {"trigger": rec.trigger, "origin": rec.origin, "merge": len(rec.commit.parents) > 1,
-                "checks": {c.name: c.exit_code for c in rec.checks},
-                "aiLines": lines.get("ai", 0) + lines.get("mixed", 0)}
+        attribution = rec.attribution or {}
+        lines = attribution.get("lines", {})
+        out = {"trigger": rec.trigger, "origin": rec.origin, "merge": len(rec.commit.parents) > 1,
+               "checks": {c.name: c.exit_code for c in rec.checks},
+               "aiLines": lines.get("ai", 0) + lines.get("mixed", 0)}
+        if attribution.get("format") in EVIDENCE_FORMATS and SHA256_HEX.fullmatch(attribution.get("sha256", "")):
+            out["evidence"] = [attribution["format"], attribution["sha256"]]  # what the report may map lines by
+        return out
     if isinstance(rec, SourceProvenance):
         return {"ref": rec.ref, "before": rec.before,
                 "controls": {c.name: [c.since, c.since_commit] for c in rec.controls}}
