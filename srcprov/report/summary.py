@@ -278,7 +278,6 @@ def _assemble(
             {"origin": o, "lines": n, "share": _share(n, total_lines)}
             for o, n in sorted(origin_total.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "originEvidence": origins.as_json(),
         "review": {
             "reviewedLines": reviewed_lines,
             "share": _share(reviewed_lines, total_lines),
@@ -288,5 +287,7 @@ def _assemble(
         "directories": directories,
         "hotspots": hotspots,
         "legacy": legacy,
+        # Beyond the SPEC's keys: whose line-level evidence gave their lines' origin, and why any was not used.
+        "originEvidence": origins.as_json(),
     }
     return Report(doc=doc, by=by, mean_age_days=mean_age)

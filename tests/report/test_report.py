@@ -18,7 +18,7 @@ from srcprov.report import CommitFacts, run_report
 
 DAY = 86400
 KEYS = ["revision", "asOf", "dateField", "buckets", "windows", "totals", "age", "churn", "authors", "coverage",
-        "origin", "review", "files", "directories", "hotspots", "legacy"]
+        "origin", "review", "files", "directories", "hotspots", "legacy", "originEvidence"]
 
 
 @pytest.fixture
