@@ -8,15 +8,17 @@ from html import escape
 
 from srcprov.report.generated import generated_kind
 from srcprov.report.model import Report
-from srcprov.report.render_text import _pct, half_life_text
+from srcprov.report.render_text import _pct, cell_text, half_life_text
 
 # Newest to oldest: light to dark, so old code reads as "heavy" at a glance.
 AGE_COLOURS = ["#c7e9c0", "#74c476", "#31a354", "#3182bd", "#756bb1", "#54278f", "#3f007d", "#25004d"]
+# AI kinds in oranges (darker: more of the line from AI), human blue, unknown light grey; record-only kinds apart.
 ORIGIN_COLOURS = {
-    "human": "#3182bd", "ai-assisted": "#fd8d3c", "ai-generated": "#e6550d", "generated": "#969696",
-    "vendored": "#8c6d31", "third-party": "#bd9e39", "unknown": "#d9d9d9",
+    "ai-generated": "#a63603", "ai": "#e6550d", "ai-assisted": "#fd8d3c", "mixed": "#fdbe85", "human": "#3182bd",
+    "generated": "#969696", "vendored": "#8c6d31", "third-party": "#bd9e39", "unknown": "#d9d9d9",
 }
-OTHER_COLOURS = ["#6baed6", "#9e9ac8", "#a1d99b", "#fdae6b", "#e7969c"]
+# For origins not named above: neither orange nor blue, so nothing else reads as AI or human.
+OTHER_COLOURS = ["#9e9ac8", "#a1d99b", "#e7969c", "#66c2a5", "#c994c7"]
 CHART_WIDTH = 760
 MAX_GROUPS = 20
 
@@ -38,6 +40,16 @@ def _origin_colour(name: str, i: int) -> str:
     return ORIGIN_COLOURS.get(name, OTHER_COLOURS[i % len(OTHER_COLOURS)])
 
 
+def _origin_colours(report: Report) -> dict[str, str]:
+    """A colour per origin of the report, the same in every chart of the page."""
+    return {o["origin"]: _origin_colour(o["origin"], i) for i, o in enumerate(report.doc["origin"])}
+
+
+def _esc(text: str) -> str:
+    """Text for the page: control characters (a newline in a path) shown as escapes, then HTML-escaped."""
+    return escape(cell_text(text, "html"))
+
+
 def _legend(items: list[tuple[str, str]], y: int, x: int = 0, title: str = "") -> str:
     parts = []
     if title:
@@ -48,6 +60,22 @@ def _legend(items: list[tuple[str, str]], y: int, x: int = 0, title: str = "") -
                      f'<text x="{x + 16}" y="{y + 10}">{escape(label)}</text>')
         x += 24 + 7 * len(label)
     return "".join(parts)
+
+
+def _wrapped_legend(items: list[tuple[str, str]], title: str) -> tuple[str, int]:
+    """_legend at the top of a chart, on as many rows as CHART_WIDTH needs; also the height it takes."""
+    indent = 8 + 7 * len(title)
+    rows: list[list[tuple[str, str]]] = [[]]
+    x = indent
+    for label, colour in items:
+        if rows[-1] and x + 16 + 7 * len(label) > CHART_WIDTH:
+            rows.append([])
+            x = indent
+        rows[-1].append((label, colour))
+        x += 24 + 7 * len(label)
+    svg = "".join(_legend(r, 18 * i, x=0 if i == 0 else indent, title=title if i == 0 else "")
+                  for i, r in enumerate(rows))
+    return svg, 18 * len(rows)
 
 
 def _svg(cls: str, height: int, body: str, label: str) -> str:
@@ -107,14 +135,14 @@ def age_stack_chart(report: Report) -> str:
         y = top + r * row_h
         x = float(label_w)
         name = g["path"] if len(g["path"]) <= 30 else "…" + g["path"][-29:]
-        body.append(f'<text x="0" y="{y + 14}">{escape(name)}</text>')
+        body.append(f'<text x="0" y="{y + 14}">{_esc(name)}</text>')
         for i, b in enumerate(names):
             n = g["age"][b]
             if not n or not g["lines"]:
                 continue
             w = bar_w * n / g["lines"]
             body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '
-                        f'fill="{AGE_COLOURS[i % len(AGE_COLOURS)]}"><title>{escape(g["path"])}: {escape(b)} '
+                        f'fill="{AGE_COLOURS[i % len(AGE_COLOURS)]}"><title>{_esc(g["path"])}: {escape(b)} '
                         f'{n} lines</title></rect>')
             x += w
         body.append(f'<text x="{label_w + bar_w + 8}" y="{y + 14}">{g["lines"]}</text>')
@@ -191,7 +219,7 @@ def churn_age_chart(report: Report) -> str:
         fill, stroke = ("#bdbdbd", "#737373") if kind else ("#e6550d", "#a63603")
         note = f" ({kind})" if kind else ""
         body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{radius(n):.1f}" fill="{fill}" fill-opacity="0.45" '
-                    f'stroke="{stroke}"><title>{escape(path)}{note}: {n} lines, {y} changed, {x:.0f}d</title></circle>')
+                    f'stroke="{stroke}"><title>{_esc(path)}{note}: {n} lines, {y} changed, {x:.0f}d</title></circle>')
     placed: list[tuple[float, float, float]] = []  # (left, right, baseline) of the labels drawn
     for x, y, n, path in ordered[:LABELLED_BUBBLES]:
         name = path.rsplit("/", 1)[-1]
@@ -203,7 +231,7 @@ def churn_age_chart(report: Report) -> str:
         if any(a < span[1] and span[0] < b and abs(base - (cy + 4)) < 12 for a, b, base in placed):
             continue  # it would print over a label already there (the tooltip still names it)
         placed.append((*span, cy + 4))
-        body.append(f'<text x="{tx:.1f}" y="{cy + 4:.1f}" text-anchor="{anchor}" class="label">{escape(name)}</text>')
+        body.append(f'<text x="{tx:.1f}" y="{cy + 4:.1f}" text-anchor="{anchor}" class="label">{_esc(name)}</text>')
     return _svg("churn-age", top + h + 44, "".join(body), "churn against age per file")
 
 
@@ -276,20 +304,72 @@ def capture_chart(report: Report) -> tuple[str, str]:
 def origin_chart(report: Report) -> str:
     """One 100% bar of lines by origin, with a legend and a percentage axis."""
     origins = report.doc["origin"]
+    colours = _origin_colours(report)
     total = sum(o["lines"] for o in origins)
     x0, width = 12.0, CHART_WIDTH - 32
-    body = [_legend([(f"{o['origin']} {_pct(o['share'])}", _origin_colour(o["origin"], i))
-                     for i, o in enumerate(origins)], 0, title="origin:")]
+    legend, top = _wrapped_legend([(f"{o['origin']} {_pct(o['share'])}", colours[o["origin"]]) for o in origins],
+                                  "origin:")
+    body = [legend]
+    y = top + 4
     x = x0
-    for i, o in enumerate(origins):
+    for o in origins:
         w = width * o["lines"] / total if total else 0
-        body.append(f'<rect x="{x:.1f}" y="22" width="{w:.1f}" height="28" fill="{_origin_colour(o["origin"], i)}">'
-                    f'<title>{escape(o["origin"])}: {o["lines"]} lines</title></rect>')
+        body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="28" fill="{colours[o["origin"]]}">'
+                    f'<title>{_esc(o["origin"])}: {o["lines"]} lines</title></rect>')
         x += w
     if not total:
-        body.append(f'<rect x="{x0}" y="22" width="{width}" height="28" fill="#eee"/>')
-    body.append(_percent_axis(x0, width, 52, f"share of the {total} lines at the revision"))
-    return _svg("origin", 94, "".join(body), "origin of lines")
+        body.append(f'<rect x="{x0}" y="{y}" width="{width}" height="28" fill="#eee"/>')
+    body.append(_percent_axis(x0, width, y + 30, f"share of the {total} lines at the revision"))
+    return _svg("origin", y + 72, "".join(body), "origin of lines")
+
+
+def _groups(report: Report) -> tuple[str, list[dict]]:
+    """What a group is ("directory" or "file", as --by chooses) and the groups."""
+    doc = report.doc
+    return ("directory", doc["directories"]) if report.by == "dir" else ("file", doc["files"])
+
+
+def origin_stack_chart(report: Report) -> str:
+    """Horizontal 100% bars, one per directory (or file, with --by file), split by origin; the MAX_GROUPS largest."""
+    kind, all_groups = _groups(report)
+    groups = sorted(all_groups, key=lambda g: -g["lines"])[:MAX_GROUPS]
+    colours = _origin_colours(report)
+    seen = {o for g in groups for o in g["origin"]}
+    rank = {o: i for i, o in enumerate(colours)}  # every bar in the same order: the report's, largest overall first
+    label_w, bar_w, row_h = 200, CHART_WIDTH - 290, 22
+    legend, head = _wrapped_legend([(o, c) for o, c in colours.items() if o in seen], "origin of line:")
+    body = [legend, f'<text x="0" y="{head + 18}" class="axis">{kind}</text>'
+                    f'<text x="{label_w + bar_w + 8}" y="{head + 18}" class="axis">lines</text>']
+    top = head + 24
+    for r, g in enumerate(groups):
+        y = top + r * row_h
+        x = float(label_w)
+        name = g["path"] if len(g["path"]) <= 30 else "…" + g["path"][-29:]
+        body.append(f'<text x="0" y="{y + 14}">{_esc(name)}</text>')
+        for o, n in sorted(g["origin"].items(), key=lambda kv: rank.get(kv[0], len(rank))):
+            if not n or not g["lines"]:
+                continue
+            w = bar_w * n / g["lines"]
+            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" fill="{colours.get(o, "#eee")}">'
+                        f'<title>{_esc(g["path"])}: {_esc(o)} {_plural(n, "line")} ({_pct(n / g["lines"])})</title></rect>')
+            x += w
+        body.append(f'<text x="{label_w + bar_w + 8}" y="{y + 14}">{g["lines"]}</text>')
+    if not groups:
+        body.append(f'<text x="0" y="{top + 14}">no lines</text>')
+    axis_y = top + max(1, len(groups)) * row_h + 2
+    body.append(_percent_axis(label_w, bar_w, axis_y, f"share of the {kind}'s lines, by the origin of each line"))
+    return _svg("origin-stack", axis_y + 40, "".join(body), f"origin of lines per {kind}")
+
+
+def origin_stack_caption(report: Report) -> str:
+    """What the per-group origin chart shows: how many groups, and how many it leaves out."""
+    kind, groups = _groups(report)
+    plural = "directories" if kind == "directory" else "files"
+    if len(groups) <= MAX_GROUPS:
+        shown = f"All {len(groups)} {plural}" if len(groups) != 1 else f"The one {kind}"
+    else:
+        shown = f"The {MAX_GROUPS} largest of {len(groups)} {plural} ({len(groups) - MAX_GROUPS} more not shown)"
+    return f"{shown}; each bar is 100% of the {kind}'s lines, split by the origin of each line in the legend's order."
 
 
 # Cohorts from oldest to newest: dark purple to light green, as the age chart reads old code "heavy".
@@ -430,8 +510,13 @@ def survival_chart(history: dict) -> str:
 
 def _table(headers: list[str], rows: list[list[object]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(str(c))}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _origin_cell(group: dict) -> str:
+    """A group's origins, largest first, as shares of its lines: `human 75.0%, ai 25.0%`."""
+    return ", ".join(f"{o} {_pct(n / group['lines'])}" for o, n in group["origin"].items() if n and group["lines"])
 
 
 def _hotspots_table(hotspots: list[dict], widest: str) -> str:
@@ -440,7 +525,7 @@ def _hotspots_table(hotspots: list[dict], widest: str) -> str:
     for h in hotspots:
         flag = f'<span class="flag">{escape(h["generated"])}</span>' if h.get("generated") else ""
         cells = [h["lines"], h["commits"], f"{h['ratio']:.2f}", h["score"]]
-        rows.append(f"<tr><td>{escape(h['path'])}{flag}</td>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells)
+        rows.append(f"<tr><td>{_esc(h['path'])}{flag}</td>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells)
                     + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -484,7 +569,7 @@ def render_html(report: Report) -> str:
     widest_files = len(doc["files"])
     groups = doc["directories"] if report.by == "dir" else doc["files"]
     group_rows = [
-        [g["path"], g["lines"], *(g["age"][b] for b in doc["buckets"]), g["churn"][widest]["commits"]]
+        [g["path"], g["lines"], *(g["age"][b] for b in doc["buckets"]), g["churn"][widest]["commits"], _origin_cell(g)]
         for g in groups
     ]
     parts = [
@@ -508,12 +593,15 @@ def render_html(report: Report) -> str:
         churn_age_chart(report),
         "<h2>Capture rate over time</h2>", _caption(capture_caption), capture,
         "<h2>Origin of lines</h2>", origin_chart(report),
+        f"<h2>Origin of lines per {'directory' if report.by == 'dir' else 'file'}</h2>",
+        _caption(origin_stack_caption(report)), origin_stack_chart(report),
         "<h2>Age</h2>", _table(["age", "lines", "share"], [[a["bucket"], a["lines"], _pct(a["share"])] for a in doc["age"]]),
         "<h2>Churn</h2>", _table(["window", "commits", "insertions", "deletions", "ratio"],
                                  [[w, c["commits"], c["insertions"], c["deletions"], f"{c['ratio']:.2f}"]
                                   for w, c in doc["churn"].items()]),
         f"<h2>By {'directory' if report.by == 'dir' else 'file'}</h2>",
-        _table([("directory" if report.by == "dir" else "file"), "lines", *doc["buckets"], f"commits {widest}"], group_rows),
+        _table([("directory" if report.by == "dir" else "file"), "lines", *doc["buckets"], f"commits {widest}",
+                "origin (% of lines)"], group_rows),
         "<h2>Authors</h2>", _table(["author", "lines", "share"],
                                    [[a["author"], a["lines"], _pct(a["share"])] for a in doc["authors"][:20]]),
         "<h2>Coverage</h2>", _table(["status", "commits"], [[s, n] for s, n in cov["commits"].items()]),

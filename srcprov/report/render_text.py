@@ -136,6 +136,7 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
 
     rows = [[o["origin"], o["lines"], _pct(o["share"])] for o in doc["origin"]]
     out.append(("Origin of lines", _fit(rows, ["origin", "lines", "share"], fmt, width, colalign=("left", "right", "right"))))
+    out.append(_origin_section(report, fmt, width))
 
     r = doc["review"]
     out.append(("Review", f"lines from reviewed commits: {r['reviewedLines']} ({_pct(r['share'])}); "
@@ -163,6 +164,32 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
         )
         out.append(("Left out", _fit(rows, ["path", "kind"], fmt, width)))
     return out
+
+
+# Origin columns the terminal shows at most: the largest origins, the rest summed as "other" (Markdown shows all).
+ORIGIN_COLUMNS = 6
+
+
+def _origin_section(report: Report, fmt: str, width: int | None) -> tuple[str, str]:
+    """Each directory's (or file's) lines by origin as % of its lines: one column per origin that occurs,
+    largest overall first."""
+    doc = report.doc
+    groups = doc["directories"] if report.by == "dir" else doc["files"]
+    origins = [o["origin"] for o in doc["origin"]]
+    shown = origins if width is None or len(origins) <= ORIGIN_COLUMNS else origins[:ORIGIN_COLUMNS - 1]
+    rest = origins[len(shown):]
+    headers = ["directory" if report.by == "dir" else "file", "lines"]
+    headers += [cell_text(o, fmt).replace("-", "-\n", 1) if fmt != "github" else cell_text(o, fmt) for o in shown]
+    headers += ["other"] if rest else []
+    rows = []
+    for g in groups:
+        counts = [g["origin"].get(o, 0) for o in shown]
+        counts += [g["lines"] - sum(counts)] if rest else []
+        rows.append([g["path"], g["lines"], *(_pct0(n, g["lines"]) for n in counts)])
+    body = _fit(rows, headers, fmt, width, colalign=("left",) + ("right",) * (len(headers) - 1))
+    if rest:
+        body += "\nother: " + ", ".join(cell_text(o, fmt) for o in rest)
+    return (f"Origin by {'directory' if report.by == 'dir' else 'file'} (% of lines)", body)
 
 
 def _flagged(hotspot: dict[str, Any]) -> str:

@@ -72,7 +72,7 @@ def test_html_page_renders_with_its_charts(history, tmp_path: Path) -> None:
                     page.as_uri()], check=True, capture_output=True, timeout=120)
     dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()], check=True,
                          capture_output=True, timeout=120, text=True).stdout
-    for cls in ("age-stack", "churn-age", "capture", "origin"):
+    for cls in ("age-stack", "churn-age", "capture", "origin", "origin-stack"):
         m = re.search(rf'<svg class="chart {cls}"[^>]*width="(\d+)" height="(\d+)"', dom)
         assert m, cls
         assert int(m.group(1)) >= 300 and int(m.group(2)) >= 50, cls
@@ -103,7 +103,7 @@ def test_charts_read_at_a_glance(builder, tmp_path: Path) -> None:
                as_of=b.git("rev-parse", "HEAD"), facts_for=lambda cs: {})
     html = page.read_text()
     charts = re.findall(r'<svg class="chart ([a-z-]+)".*?</svg>', html, re.S)
-    assert charts == ["age-stack", "cohorts", "survival", "churn-age", "capture", "origin"]
+    assert charts == ["age-stack", "cohorts", "survival", "churn-age", "capture", "origin", "origin-stack"]
     for m in re.finditer(r'<svg class="chart ([a-z-]+)".*?</svg>', html, re.S):
         assert 'class="axis"' in m.group(0), f"{m.group(1)} has no axis title"
     churn = re.search(r'<svg class="chart churn-age".*?</svg>', html, re.S).group(0)
