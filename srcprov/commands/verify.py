@@ -25,9 +25,14 @@ class ShowResult:
     commit: CommitResult
     ok: bool = True
     warnings: list[str] = field(default_factory=list)
+    # sha256 of each attribution's evidence -> {"status": "matches" | "changed" | "absent" | "malformed", "tools"}
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> Any:
-        return self.commit.to_json(with_statement=True)
+        out = self.commit.to_json(with_statement=True)
+        if self.evidence:
+            out["evidence"] = [{"sha256": k, **v} for k, v in sorted(self.evidence.items())]
+        return out
 
     def lines(self) -> Iterator[str]:
         from srcprov.model.statements import CommitProvenance, Review, SourceProvenance
@@ -45,6 +50,8 @@ class ShowResult:
                 ch = rec.changes or {}
                 yield (f"    trigger {rec.trigger}, recorded {rec.recorded_at}, origin {rec.origin}, "
                        f"{ch.get('files', 0)} file(s) +{ch.get('insertions', 0)} -{ch.get('deletions', 0)}")
+                if rec.attribution:
+                    yield from self.attribution_lines(rec.attribution)
                 for c in rec.checks:
                     yield f"    check {c.name}: exit {c.exit_code} in {c.duration_ms} ms"
                 for link in rec.rewritten_from:
@@ -60,6 +67,42 @@ class ShowResult:
                        + (f": {rec.comment}" if rec.comment else ""))
 
 
+    def attribution_lines(self, attribution: dict[str, Any]) -> Iterator[str]:
+        """The record's line-level origin, and whether the evidence it signed still stands."""
+        lines = attribution.get("lines", {})
+        counts = ", ".join(f"{lines.get(k, 0)} {k}" for k in ("ai", "human", "mixed", "unknown"))
+        yield f"    attribution ({attribution.get('format')} from {attribution.get('source')}): {counts} lines"
+        ev = self.evidence.get(attribution.get("sha256", ""), {})
+        status = ev.get("status", "absent")
+        if status == "matches":
+            yield "    evidence matches its signed digest" + (f"; tools: {', '.join(ev['tools'])}" if ev.get("tools") else "")
+        else:
+            yield f"    evidence {EVIDENCE_STATES[status]}: the report uses the claimed origin instead"
+
+
+EVIDENCE_STATES = {"changed": "changed since it was signed", "absent": "not found where its tool keeps it",
+                   "malformed": "cannot be read"}
+
+
+def evidence_states(repo: Repo, cr: CommitResult) -> dict[str, dict[str, Any]]:
+    """For each commit-provenance record's attribution: does the evidence it signed still stand, and what
+    tools does it name."""
+    from srcprov.model.evidence import Evidence
+    from srcprov.model.statements import CommitProvenance
+    from srcprov.recording.evidence import signed_evidence
+
+    out: dict[str, dict[str, Any]] = {}
+    for r in cr.records:
+        rec = r.record
+        if not isinstance(rec, CommitProvenance) or not rec.attribution:
+            continue
+        fmt, digest = rec.attribution.get("format", ""), rec.attribution.get("sha256", "")
+        got = signed_evidence(repo, cr.commit, fmt, digest)
+        out[digest] = ({"status": "matches", "tools": sorted(got.tools)} if isinstance(got, Evidence)
+                       else {"status": got, "tools": []})
+    return out
+
+
 def show(repo: Repo, rev: str, policy_dir: str | None, policy_rev: str | None) -> ShowResult:
     """Decode a commit's records and judge each (a missing work-tree policy is a warning here)."""
     from srcprov.trust.verify import verify_commits
@@ -70,7 +113,7 @@ def show(repo: Repo, rev: str, policy_dir: str | None, policy_rev: str | None) -
     policy = policy_for(repo, policy_dir, policy_rev, warnings)
     cr = verify_commits(repo, policy, [commit])[0]
     cr.load_lines(repo)
-    return ShowResult(cr, warnings=warnings)
+    return ShowResult(cr, warnings=warnings, evidence=evidence_states(repo, cr))
 
 
 def needs_attention(cr: CommitResult, strict: bool) -> bool:

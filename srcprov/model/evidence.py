@@ -43,6 +43,12 @@ class Evidence:
 
     format: str
     lines: dict[str, dict[int, str]] = field(default_factory=dict)  # path -> line number -> kind
+    tools: set[str] = field(default_factory=set)  # the tools (and models) it names, e.g. "claude (opus)"
+
+    def name_tool(self, tool: Any, model: Any = None) -> None:
+        """Note a tool the evidence names (a display detail: a name that is not a string is passed over)."""
+        if isinstance(tool, str) and tool.strip():
+            self.tools.add(tool.strip()[:100] + (f" ({model.strip()[:100]})" if isinstance(model, str) and model.strip() else ""))
 
     def add(self, path: str, start: int, end: int, kind: str) -> None:
         """Mark lines START..END of PATH as KIND; a line two kinds claim is `mixed`."""
@@ -134,6 +140,11 @@ def parse_git_ai(data: bytes) -> Evidence:
     if not isinstance(meta.get("base_commit_sha"), str):
         raise EvidenceError("metadata has no base_commit_sha")
     ev = Evidence(GIT_AI)
+    for table in ("prompts", "sessions"):
+        for entry in maps[table].values():
+            agent = entry.get("agent_id") if isinstance(entry, dict) else None
+            if isinstance(agent, dict):
+                ev.name_tool(agent.get("tool"), agent.get("model"))
     path: str | None = None
     for line in lines[:divider]:
         if not line:
@@ -182,6 +193,9 @@ def parse_agent_trace(data: bytes, commit: str | None = None) -> Evidence:
     if not isinstance(files, list):
         raise EvidenceError("trace record has no files")
     ev = Evidence(AGENT_TRACE)
+    tool = doc.get("tool")
+    if isinstance(tool, dict):
+        ev.name_tool(tool.get("name"))
 
     def kind_of(contributor: Any, default: str | None) -> str:
         if contributor is None:
@@ -190,8 +204,11 @@ def parse_agent_trace(data: bytes, commit: str | None = None) -> Evidence:
             return default
         if not isinstance(contributor, dict) or contributor.get("type") not in KINDS:
             raise EvidenceError("a contributor type is not ai, human, mixed or unknown")
+        if isinstance(contributor.get("model_id"), str):
+            models.add(contributor["model_id"].strip()[:100])
         return str(contributor["type"])
 
+    models: set[str] = set()
     for f in files:
         if not isinstance(f, dict) or not isinstance(f.get("path"), str) or not isinstance(f.get("conversations"), list):
             raise EvidenceError("a file entry has no path or conversations")
@@ -206,4 +223,5 @@ def parse_agent_trace(data: bytes, commit: str | None = None) -> Evidence:
                 if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, end)):
                     raise EvidenceError("a range has no integer start_line/end_line")
                 ev.add(f["path"], start, end, kind_of(r.get("contributor"), default))
+    ev.tools |= {m for m in models if m}
     return ev

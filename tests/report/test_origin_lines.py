@@ -209,3 +209,18 @@ def test_agent_trace_given_with_record_trace_maps_lines_too(tmp_path, keys):
     doc, _ = report(r)
     assert file_origin(doc, "tool.py") == dict(want)
     assert doc["originEvidence"] == {"commits": 1, "unusable": []}
+
+
+def test_show_prints_the_attribution_and_whether_its_evidence_stands(tmp_path, keys):
+    r, c1, _c2 = make_history(tmp_path, keys)
+    text = r.srcprov("show", c1).stdout
+    assert "attribution (git-ai/authorship/3.0.0 from refs/notes/ai): 13 ai, 4 human, 0 mixed, 9 unknown lines" in text
+    assert "evidence matches its signed digest; tools: claude (opus), cursor (gpt)" in text
+    shown = json.loads(r.srcprov("show", "--json", c1).stdout)
+    assert [e["status"] for e in shown["evidence"]] == ["matches"]
+    assert shown["evidence"][0]["tools"] == ["claude (opus)", "cursor (gpt)"]
+    r.git("notes", "--ref", "ai", "add", "-f", "-F", "-", c1, input=git_ai_log().replace("1-5", "1-4"))
+    text = r.srcprov("show", c1).stdout
+    assert "evidence changed since it was signed: the report uses the claimed origin instead" in text
+    assert json.loads(r.srcprov("show", "--json", c1).stdout)["evidence"][0] == {
+        "sha256": shown["evidence"][0]["sha256"], "status": "changed", "tools": []}
