@@ -466,6 +466,7 @@ def blame_pool(
     bases: dict[tuple[str, bytes], str] | None = None,
     known: dict[tuple[str, bytes], Runs] | None = None,
     env: dict[str, str] | None = None,
+    keep_entries: Callable[[Runs], bool] | None = None,
 ) -> dict[tuple[str, bytes], Runs]:
     """Blame each (start commit, file) of TODO in a pool of git processes, storing each answer in CACHE.
 
@@ -474,6 +475,8 @@ def blame_pool(
     a history's samples then walk only the commits between two samples. Any boundary that is not known
     falls back to a whole blame. Not with IGNORE (ignored revisions pass lines by a guess that looks at
     neighbouring lines, so a line is not decided alone). ENV: for the git processes (see commit_graph).
+    KEEP_ENTRIES: whether a file's blame entries (its lines' original numbers and paths) are wanted, given
+    its runs; those of whole blames are then cached too (report.origin would otherwise blame it again).
     """
     order = {(start, f.path): i for i, (start, f) in enumerate(todo)}
     files = {(start, f.path): f for start, f in todo}
@@ -489,6 +492,14 @@ def blame_pool(
         f = files[key]
         if f.lines == 0:
             return key, []
+        if base is None and keep_entries is not None and cache is not None:
+            out = repo.git(*BLAME_ARGS, *extra, start, "--", os.fsdecode(path), env=env).stdout
+            runs = parse_incremental(out, f.lines)
+            if keep_entries(runs):
+                entries = [(e.commit, e.orig, e.final, e.count, e.path) for e in parse_entries(out)]
+                if sum(e[3] for e in entries) == f.lines:
+                    cache.put_entries(start, path, f.blob, f.lines, entries, variant)
+            return key, runs
         if base is None:
             return key, blame_runs(repo, start, path, f.lines, ignore, env)
         out = repo.git(*BLAME_ARGS, *extra, f"^{base}", start, "--", os.fsdecode(path), env=env).stdout
@@ -564,10 +575,12 @@ def attribute(
     jobs: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     ignore: IgnoreRevs | None = None,
+    keep_entries: Callable[[Runs], bool] | None = None,
 ) -> Attribution:
     """Attribute every line of FILES at commits[0]: cached where possible, else a pool of git blames.
 
     With IGNORE, as `git blame --ignore-revs-file` attributes them (cached apart from plain blame).
+    KEEP_ENTRIES: see blame_pool.
     """
     starts = start_points(repo, commits, files, cache)
     variant = ignore.key if ignore is not None else ""
@@ -591,7 +604,7 @@ def attribute(
             on_progress(done, len(files))
 
     env = blame_env(repo, cache, commits[0].id, len(commits), len(todo)) if commits else None
-    blame_pool(repo, todo, cache, ignore, jobs, finished, env=env)
+    blame_pool(repo, todo, cache, ignore, jobs, finished, env=env, keep_entries=keep_entries)
     return Attribution(runs, starts)
 
 
@@ -622,6 +635,8 @@ def blame_entries(
             raise SrcprovError(f"git blame of {os.fsdecode(f.path)} did not account for every line")
         return start, f, entries
 
+    if cache:
+        cache.stats.entries_blamed += len(todo)
     workers = max(1, min(jobs or (os.cpu_count() or 1), len(todo) or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start, f, entries in pool.map(blame, todo):

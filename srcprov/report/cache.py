@@ -40,6 +40,7 @@ class CacheStats:
     derived: int = 0  # blames derived in process from a parent's blame and git's diff (report.derive)
     samples_computed: int = 0  # history samples counted afresh (not read from the cache)
     samples_cached: int = 0  # history samples read from the cache
+    entries_blamed: int = 0  # files blamed again for their lines' original numbers (report.origin)
 
 
 def _fingerprint(repo: Repo) -> str:

@@ -105,9 +105,11 @@ def build_report(
         counts = lines_by_commit(repo, commits, samples, keep=keep, paths=paths, cache=cache, ignore=ignore,
                                  on_progress=on_history_progress)
         history = build_history(samples, counts, {c.id: c for c in commits}, history_step)
-    attribution = attribute(repo, commits, listing.text, cache, jobs=jobs, on_progress=on_progress, ignore=ignore)
-    changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     facts = facts_of([c.id for c in commits], facts_for)
+    with_evidence = {c for c, f in facts.items() if f.evidence is not None}
+    attribution = attribute(repo, commits, listing.text, cache, jobs=jobs, on_progress=on_progress, ignore=ignore,
+                            keep_entries=(lambda runs: any(c in with_evidence for c, _ in runs)) if with_evidence else None)
+    changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     origins = line_origins(repo, attribution, listing.text, facts, evidence_for, cache, ignore, jobs)
     if warnings is not None:
         for reason, what in (("changed", "no longer hashes to the digest its record signed"),

@@ -224,3 +224,27 @@ def test_show_prints_the_attribution_and_whether_its_evidence_stands(tmp_path, k
     assert "evidence changed since it was signed: the report uses the claimed origin instead" in text
     assert json.loads(r.srcprov("show", "--json", c1).stdout)["evidence"][0] == {
         "sha256": shown["evidence"][0]["sha256"], "status": "changed", "tools": []}
+
+
+def test_a_cold_report_keeps_the_entries_of_its_own_blames(tmp_path, keys):
+    """The blames the attribution runs anyway yield the original lines: a cold report blames no file twice,
+    and a warm one blames nothing."""
+    from srcprov.commands import policy_for
+    from srcprov.commands.report import report_evidence, report_facts
+    from srcprov.git import Repo
+    from srcprov.report.cache import ReportCache
+    from srcprov.report.model import parse_buckets, parse_windows
+    from srcprov.report.summary import build_report
+
+    r, c1, _c2 = make_history(tmp_path, keys)
+    repo = Repo(r.path)
+    facts_for = report_facts(repo, policy_for(repo, None, None, []))
+    docs = []
+    for _ in range(2):
+        cache = ReportCache(repo)
+        docs.append(build_report(repo, r.head(), as_of=2_000_000_000, date_field="author",
+                                 buckets=parse_buckets("1d,14d"), windows=parse_windows("14d"), facts_for=facts_for,
+                                 evidence_for=report_evidence(repo), cache=cache).doc)
+        assert cache.stats.entries_blamed == 0
+    assert docs[0] == docs[1] and docs[0]["originEvidence"]["commits"] == 1
+    assert file_origin(docs[0], APP)["ai"] == 7
