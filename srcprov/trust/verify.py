@@ -118,8 +118,10 @@ class CommitResult:
             # A record too broken to say what it is may have been the commit's provenance: a note
             # of garbage is `malformed`, never quietly `missing`.
             cps = [r for r in self.records if r.predicate_type is None]
-        # Among equals, a record made when the commit was (not backfilled) is the better evidence.
-        return min(cps, key=lambda r: (RANK[r.status], r.facts.get("trigger") == "backfill"), default=None)
+        # Among equals, a record made when the commit was (not backfilled) is the better evidence, and then
+        # one that binds line-level evidence (an amend's post-rewrite record beside its post-commit one).
+        return min(cps, key=lambda r: (RANK[r.status], r.facts.get("trigger") == "backfill", "evidence" not in r.facts),
+                   default=None)
 
     def load_lines(self, repo: Repo) -> None:
         """Read the record bytes that a cached verdict left out (for `show`)."""
@@ -429,8 +431,9 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
             cr.status, cr.reason = CommitStatus.UNCHECKED, problem
             return
     need = policy.require.reviews
-    origin = facts["origin"]
-    if (isinstance(origin, str) and origin.startswith("ai-")) or facts.get("aiLines"):
+    # Any verified record that says AI wrote some of it makes it AI work: a second record cannot unsay it.
+    if any(_says_ai(r.facts) for r in cr.records
+           if r.predicate_type == COMMIT_PROVENANCE and r.status == RecordStatus.VERIFIED):
         need = max(need, policy.require.ai_reviews)
     # The source key writes a forge record only for a commit derived from commits that verified, reviews
     # included: the pull request's reviews are the forge-made commit's.
@@ -444,6 +447,11 @@ def commit_status(repo: Repo, policy: Policy, cr: CommitResult) -> None:
             cr.reason = f"{approvals} of {need} approving review(s) by reviewers other than the author"
             return
     cr.status, cr.reason = CommitStatus.VERIFIED, ""
+
+
+def _says_ai(facts: Mapping[str, Any]) -> bool:
+    origin = facts.get("origin")
+    return (isinstance(origin, str) and origin.startswith("ai-")) or bool(facts.get("aiLines"))
 
 
 def verify_commits(
