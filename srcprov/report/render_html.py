@@ -8,7 +8,7 @@ from html import escape
 
 from srcprov.report.generated import generated_kind
 from srcprov.report.model import Report
-from srcprov.report.render_text import _pct, cell_text, half_life_text
+from srcprov.report.render_text import _pct, cell_text, evidence_note, half_life_text
 
 # Newest to oldest: light to dark, so old code reads as "heavy" at a glance.
 AGE_COLOURS = ["#c7e9c0", "#74c476", "#31a354", "#3182bd", "#756bb1", "#54278f", "#3f007d", "#25004d"]
@@ -593,6 +593,7 @@ def render_html(report: Report) -> str:
         churn_age_chart(report),
         "<h2>Capture rate over time</h2>", _caption(capture_caption), capture,
         "<h2>Origin of lines</h2>", origin_chart(report),
+        _caption(evidence_note(doc.get("originEvidence")).strip()) if evidence_note(doc.get("originEvidence")) else "",
         f"<h2>Origin of lines per {'directory' if report.by == 'dir' else 'file'}</h2>",
         _caption(origin_stack_caption(report)), origin_stack_chart(report),
         "<h2>Age</h2>", _table(["age", "lines", "share"], [[a["bucket"], a["lines"], _pct(a["share"])] for a in doc["age"]]),

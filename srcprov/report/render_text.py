@@ -135,7 +135,8 @@ def _sections(report: Report, fmt: str, width: int | None) -> list[tuple[str, st
     out.append(("Coverage", body))
 
     rows = [[o["origin"], o["lines"], _pct(o["share"])] for o in doc["origin"]]
-    out.append(("Origin of lines", _fit(rows, ["origin", "lines", "share"], fmt, width, colalign=("left", "right", "right"))))
+    body = _fit(rows, ["origin", "lines", "share"], fmt, width, colalign=("left", "right", "right"))
+    out.append(("Origin of lines", body + evidence_note(doc.get("originEvidence"))))
     out.append(_origin_section(report, fmt, width))
 
     r = doc["review"]
@@ -271,6 +272,16 @@ def render_history_csv(history: dict[str, Any]) -> str:
     for s in samples:
         writer.writerow([s["revision"], s["date"], *(s["cohorts"].get(y, 0) for y in years), sum(s["cohorts"].values())])
     return buf.getvalue()
+
+
+def evidence_note(ev: dict[str, Any] | None) -> str:
+    """Under the origin table: whose line-level evidence gave the lines' origin, and whose could not."""
+    if not ev or not (ev["commits"] or ev["unusable"]):
+        return ""
+    text = f"\n\nline-level evidence (signed, unchanged) gave the origin of the lines of {ev['commits']} commit(s)"
+    if ev["unusable"]:
+        text += f"; {len(ev['unusable'])} commit(s) count by their claimed origin: evidence changed, absent or unreadable"
+    return text
 
 
 def render_csv(report: Report) -> str:

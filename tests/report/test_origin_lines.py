@@ -248,3 +248,16 @@ def test_a_cold_report_keeps_the_entries_of_its_own_blames(tmp_path, keys):
         assert cache.stats.entries_blamed == 0
     assert docs[0] == docs[1] and docs[0]["originEvidence"]["commits"] == 1
     assert file_origin(docs[0], APP)["ai"] == 7
+
+
+def test_table_markdown_and_html_say_whose_evidence_was_used(tmp_path, keys):
+    r, c1, _c2 = make_history(tmp_path, keys)
+    used = "line-level evidence (signed, unchanged) gave the origin of the lines of 1 commit(s)"
+    for fmt in ("table", "markdown"):
+        assert used in r.srcprov("report", "--format", fmt).stdout
+    page = tmp_path / "r.html"
+    r.srcprov("report", "--format", "html", "--output", str(page))
+    assert used in page.read_text()
+    r.git("notes", "--ref", "ai", "remove", c1)
+    text = r.srcprov("report").stdout
+    assert "0 commit(s); 1 commit(s) count by their claimed origin: evidence changed, absent or unreadable" in text
