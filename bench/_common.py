@@ -76,6 +76,11 @@ def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.002
 
 def workers_in(repo: Path) -> list[int]:
     """PIDs of `srcprov hook worker` processes running in REPO (other sessions' workers are ignored)."""
+    return processes_in(repo, lambda cmd: b"srcprov" in cmd and b"worker" in cmd and b"hook" in cmd)
+
+
+def processes_in(repo: Path, match: Callable[[list[bytes]], bool]) -> list[int]:
+    """PIDs of the processes running in REPO (their working directory) whose argument list MATCH accepts."""
     pids = []
     target = str(repo.resolve())
     for d in Path("/proc").iterdir():
@@ -83,7 +88,7 @@ def workers_in(repo: Path) -> list[int]:
             continue
         try:
             cmd = (d / "cmdline").read_bytes().split(b"\0")
-            if b"srcprov" not in cmd or b"worker" not in cmd or b"hook" not in cmd:
+            if not match(cmd):
                 continue
             if os.readlink(d / "cwd") == target:
                 pids.append(int(d.name))

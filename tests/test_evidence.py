@@ -204,3 +204,30 @@ def test_background_worker_waits_for_git_ai_written_after_the_commit(tmp_path, k
     r.git("notes", "--ref", "ai", "add", "-m", git_ai_log("app.py", "1-3").rstrip("\n"), c)
     r.wait_records()
     assert statement(r, c)["predicate"]["attribution"]["lines"]["ai"] == 3
+
+
+def test_an_entry_queued_after_the_worker_began_gets_its_own_evidence_wait(tmp_path, keys):
+    """A worker that drains a second batch (commits queued while it waited or signed) gives each of them
+    srcprov.evidenceWait from when it was queued, not nothing (bench/hooks --git-ai found records without
+    attribution in quick succession)."""
+    import threading
+
+    from srcprov.git import Repo
+    from srcprov.recording.evidence import note_blob
+    from srcprov.recording.queue import enqueue, pending
+    from srcprov.recording.worker import await_evidence
+
+    r = make_repo(tmp_path / "r", keys)
+    first = commit_lines(r, "seed.py", 1)
+    r.git("notes", "--ref", "ai", "add", "-m", git_ai_log("seed.py", "1").rstrip("\n"), first)  # git-ai in use
+    c = commit_lines(r, "app.py", 3)
+    repo = Repo(r.path)
+    enqueue(repo, c, "post-commit")
+    late = threading.Timer(0.3, lambda: r.git("notes", "--ref", "ai", "add", "-m", git_ai_log("app.py", "1-3").rstrip("\n"), c))
+    late.start()
+    try:
+        await_evidence(repo, pending(repo), 3.0, since=time.time() - 60)  # the worker began long ago
+        waited = note_blob(Repo(r.path), "refs/notes/ai", c) is not None
+    finally:
+        late.join()
+    assert waited

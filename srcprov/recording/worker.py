@@ -96,22 +96,35 @@ def _by_key(repo: Repo, entries: list[Entry]) -> dict[tuple[str, str | None], li
     return groups
 
 
-def await_evidence(repo: Repo, commits: list[str], limit: float) -> None:
+def await_evidence(repo: Repo, entries: list[Entry], limit: float, since: float | None = None) -> None:
     """Give git-ai's own post-commit hook (which may run after ours) up to LIMIT seconds to write its
-    authorship log for COMMITS, when git-ai is in use here (its notes ref exists or `git-ai` is installed).
-    Only the detached worker waits: the commit has already returned."""
+    authorship log for each of ENTRIES, when git-ai is in use here (its notes ref exists or `git-ai` is installed).
+    Each commit's LIMIT counts from when it was queued, or from SINCE (when the worker began) if that is later:
+    an entry queued while the worker waited or signed gets its own time, one that already had it is not waited
+    for again. Only the detached worker waits: the commit has already returned."""
     import shutil
 
     from srcprov.recording.evidence import GIT_AI_REF, note_blob
 
-    if limit <= 0 or not commits:
+    if limit <= 0 or not entries:
         return
     if GIT_AI_REF not in repo.pg.references and shutil.which("git-ai") is None:
         return
-    deadline = time.monotonic() + limit
-    todo = list(commits)
-    while todo and time.monotonic() < deadline:
-        todo = [c for c in todo if note_blob(repo, GIT_AI_REF, c) is None]
+    start = time.time() if since is None else since
+
+    def queued_at(e: Entry) -> float:
+        times = []
+        for p in e.files:
+            try:
+                times.append(p.stat().st_mtime)
+            except OSError:
+                pass
+        return min(times, default=start)
+
+    todo = {e.commit: max(queued_at(e), start) + limit for e in entries}
+    while todo:
+        now = time.time()
+        todo = {c: d for c, d in todo.items() if d > now and note_blob(repo, GIT_AI_REF, c) is None}
         if todo:
             time.sleep(0.1)
 
@@ -127,6 +140,7 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
     """
     total = Outcome()
     tried: set[str] = set()  # commits that failed here: left queued for later
+    started = time.time()  # the evidence wait of an entry queued before this counts from here
     while True:
         fd = _worker_lock(repo, wait, stall=stall)
         if fd is None:
@@ -136,8 +150,7 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
                 entries = [e for e in pending(repo) if e.commit not in tried]
                 if not entries:
                     break
-                await_evidence(repo, [e.commit for e in entries], evidence_wait)
-                evidence_wait = 0.0  # once per drain: later entries had their time while this one waited
+                await_evidence(repo, entries, evidence_wait, started)
                 for (fmt, key), group in _by_key(repo, entries).items():
                     try:
                         signer = make_signer(repo, key, fmt, sign_timeout)
