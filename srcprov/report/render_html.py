@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 
@@ -121,6 +122,26 @@ def _percent_axis(x0: float, width: float, y: float, title: str) -> str:
     return "".join(parts)
 
 
+def _stack_rows(body: list[str], groups: list[dict], top: int, label_w: int, bar_w: int, row_h: int,
+                segments: Callable[[dict], list[tuple[int, str, str]]]) -> int:
+    """One labelled 100% bar per group, split into SEGMENTS(group) = [(lines, colour, title text)]; appends to
+    BODY and returns where the axis goes."""
+    for r, g in enumerate(groups):
+        y = top + r * row_h
+        x = float(label_w)
+        name = g["path"] if len(g["path"]) <= 30 else "…" + g["path"][-29:]
+        body.append(f'<text x="0" y="{y + 14}">{_esc(name)}</text>')
+        for n, colour, title in segments(g) if g["lines"] else []:
+            w = bar_w * n / g["lines"]
+            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" fill="{colour}">'
+                        f'<title>{_esc(g["path"])}: {title}</title></rect>')
+            x += w
+        body.append(f'<text x="{label_w + bar_w + 8}" y="{y + 14}">{g["lines"]}</text>')
+    if not groups:
+        body.append(f'<text x="0" y="{top + 14}">no lines</text>')
+    return top + max(1, len(groups)) * row_h + 2
+
+
 def age_stack_chart(report: Report) -> str:
     """Horizontal 100% bars, one per directory (or file), split by age bucket."""
     doc = report.doc
@@ -131,24 +152,9 @@ def age_stack_chart(report: Report) -> str:
             f'<text x="0" y="36" class="axis">directory</text>'
             f'<text x="{label_w + bar_w + 8}" y="36" class="axis">lines</text>']
     top = 42
-    for r, g in enumerate(groups):
-        y = top + r * row_h
-        x = float(label_w)
-        name = g["path"] if len(g["path"]) <= 30 else "…" + g["path"][-29:]
-        body.append(f'<text x="0" y="{y + 14}">{_esc(name)}</text>')
-        for i, b in enumerate(names):
-            n = g["age"][b]
-            if not n or not g["lines"]:
-                continue
-            w = bar_w * n / g["lines"]
-            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '
-                        f'fill="{AGE_COLOURS[i % len(AGE_COLOURS)]}"><title>{_esc(g["path"])}: {escape(b)} '
-                        f'{n} lines</title></rect>')
-            x += w
-        body.append(f'<text x="{label_w + bar_w + 8}" y="{y + 14}">{g["lines"]}</text>')
-    if not groups:
-        body.append(f'<text x="0" y="{top + 14}">no lines</text>')
-    axis_y = top + max(1, len(groups)) * row_h + 2
+    axis_y = _stack_rows(body, groups, top, label_w, bar_w, row_h, lambda g: [
+        (n, AGE_COLOURS[i % len(AGE_COLOURS)], f"{escape(b)} {n} lines") for i, b in enumerate(names)
+        if (n := g["age"][b])])
     body.append(_percent_axis(label_w, bar_w, axis_y, f"share of the directory's lines, by age as of {doc['asOf'][:10]}"))
     return _svg("age-stack", axis_y + 40, "".join(body), "age of lines per directory")
 
@@ -341,22 +347,9 @@ def origin_stack_chart(report: Report) -> str:
     body = [legend, f'<text x="0" y="{head + 18}" class="axis">{kind}</text>'
                     f'<text x="{label_w + bar_w + 8}" y="{head + 18}" class="axis">lines</text>']
     top = head + 24
-    for r, g in enumerate(groups):
-        y = top + r * row_h
-        x = float(label_w)
-        name = g["path"] if len(g["path"]) <= 30 else "…" + g["path"][-29:]
-        body.append(f'<text x="0" y="{y + 14}">{_esc(name)}</text>')
-        for o, n in sorted(g["origin"].items(), key=lambda kv: rank.get(kv[0], len(rank))):
-            if not n or not g["lines"]:
-                continue
-            w = bar_w * n / g["lines"]
-            body.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" fill="{colours.get(o, "#eee")}">'
-                        f'<title>{_esc(g["path"])}: {_esc(o)} {_plural(n, "line")} ({_pct(n / g["lines"])})</title></rect>')
-            x += w
-        body.append(f'<text x="{label_w + bar_w + 8}" y="{y + 14}">{g["lines"]}</text>')
-    if not groups:
-        body.append(f'<text x="0" y="{top + 14}">no lines</text>')
-    axis_y = top + max(1, len(groups)) * row_h + 2
+    axis_y = _stack_rows(body, groups, top, label_w, bar_w, row_h, lambda g: [
+        (n, colours.get(o, "#eee"), f"{_esc(o)} {_plural(n, 'line')} ({_pct(n / g['lines'])})")
+        for o, n in sorted(g["origin"].items(), key=lambda kv: rank.get(kv[0], len(rank))) if n])
     body.append(_percent_axis(label_w, bar_w, axis_y, f"share of the {kind}'s lines, by the origin of each line"))
     return _svg("origin-stack", axis_y + 40, "".join(body), f"origin of lines per {kind}")
 
