@@ -102,7 +102,7 @@ def await_evidence(repo: Repo, commits: list[str], limit: float) -> None:
     Only the detached worker waits: the commit has already returned."""
     import shutil
 
-    from srcprov.recording.evidence import GIT_AI_REF, note_blob
+    from srcprov.recording.evidence import GIT_AI_REF, has_note
 
     if limit <= 0 or not commits:
         return
@@ -111,7 +111,7 @@ def await_evidence(repo: Repo, commits: list[str], limit: float) -> None:
     deadline = time.monotonic() + limit
     todo = list(commits)
     while todo and time.monotonic() < deadline:
-        todo = [c for c in todo if note_blob(repo, GIT_AI_REF, c) is None]
+        todo = [c for c in todo if not has_note(repo, GIT_AI_REF, c)]
         if todo:
             time.sleep(0.1)
 
