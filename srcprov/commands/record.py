@@ -81,8 +81,11 @@ def record(repo: Repo, revs: list[str], *, backfill: bool = False, claims: tuple
     if trace is not None:
         if len(commits) != 1:
             raise SrcprovError("--trace FILE describes one commit: give exactly one REV")
+        from srcprov.model.evidence import MAX_EVIDENCE_BYTES
+
         try:
-            evidence = (open(trace, "rb").read(), trace)
+            with open(trace, "rb") as f:  # one byte past the limit is enough to refuse it (/dev/zero ends here)
+                evidence = (f.read(MAX_EVIDENCE_BYTES + 1), trace)
         except OSError as e:
             raise SrcprovError(f"cannot read --trace {trace}: {e.strerror}") from None
     trigger = "backfill" if backfill else "record"

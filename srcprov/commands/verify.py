@@ -73,9 +73,11 @@ class ShowResult:
         counts = ", ".join(f"{lines.get(k, 0)} {k}" for k in ("ai", "human", "mixed", "unknown"))
         yield f"    attribution ({attribution.get('format')} from {attribution.get('source')}): {counts} lines"
         ev = self.evidence.get(attribution.get("sha256", ""), {})
-        status = ev.get("status", "absent")
+        status = ev.get("status", "unchecked")
         if status == "matches":
             yield "    evidence matches its signed digest" + (f"; tools: {', '.join(ev['tools'])}" if ev.get("tools") else "")
+        elif status == "unchecked":
+            yield "    evidence not checked: the record is not verified, the report does not use it"
         else:
             yield f"    evidence {EVIDENCE_STATES[status]}: the report uses the claimed origin instead"
 
@@ -94,8 +96,8 @@ def evidence_states(repo: Repo, cr: CommitResult) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for r in cr.records:
         rec = r.record
-        if not isinstance(rec, CommitProvenance) or not rec.attribution:
-            continue
+        if not isinstance(rec, CommitProvenance) or not rec.attribution or r.status != RecordStatus.VERIFIED:
+            continue  # a forged record's digest is nobody's word: its evidence is not read
         fmt, digest = rec.attribution.get("format", ""), rec.attribution.get("sha256", "")
         got = signed_evidence(repo, cr.commit, fmt, digest)
         out[digest] = ({"status": "matches", "tools": sorted(got.tools)} if isinstance(got, Evidence)

@@ -25,12 +25,13 @@ AGENT_TRACE = "agent-trace/0.1"
 FORMATS = (GIT_AI, AGENT_TRACE)
 MAX_EVIDENCE_BYTES = 4 * 1024 * 1024  # as a note: larger evidence is refused unread
 MAX_LINE = 10_000_000  # a line number past this is no file's
+MAX_MARKED = 1_000_000  # lines all ranges together may mark (overlaps counted again): more is no commit's
 KINDS = ("ai", "human", "mixed", "unknown")
 
 _SESSION = re.compile(r"s_[0-9a-f]{14}::t_[0-9a-f]{14}")
 _HUMAN = re.compile(r"h_[0-9a-f]{14}")
 _LEGACY = re.compile(r"[0-9a-f]{16}|[0-9a-f]{7}")
-_RANGE = re.compile(r"([1-9][0-9]*)(?:-([1-9][0-9]*))?")
+_RANGE = re.compile(r"([1-9][0-9]{0,7})(?:-([1-9][0-9]{0,7}))?")  # MAX_LINE's 8 digits at most
 
 
 class EvidenceError(ValueError):
@@ -44,11 +45,14 @@ class Evidence:
     format: str
     lines: dict[str, dict[int, str]] = field(default_factory=dict)  # path -> line number -> kind
     tools: set[str] = field(default_factory=set)  # the tools (and models) it names, e.g. "claude (opus)"
+    marked: int = 0  # lines marked so far, overlaps counted again (bounded by MAX_MARKED)
 
     def name_tool(self, tool: Any, model: Any = None) -> None:
-        """Note a tool the evidence names (a display detail: a name that is not a string is passed over)."""
-        if isinstance(tool, str) and tool.strip():
-            self.tools.add(tool.strip()[:100] + (f" ({model.strip()[:100]})" if isinstance(model, str) and model.strip() else ""))
+        """Note a tool the evidence names (a display detail: a name that is not a printable string is passed over,
+        so no terminal control sequence reaches `show`)."""
+        if isinstance(tool, str) and tool.strip() and tool.strip().isprintable():
+            self.tools.add(tool.strip()[:100] + (f" ({model.strip()[:100]})" if isinstance(model, str) and model.strip()
+                                                  and model.strip().isprintable() else ""))
 
     def add(self, path: str, start: int, end: int, kind: str) -> None:
         """Mark lines START..END of PATH as KIND; a line two kinds claim is `mixed`."""
@@ -56,6 +60,11 @@ class Evidence:
             raise EvidenceError(f"bad line range {start}-{end} for {path}")
         if end - start > 1_000_000:
             raise EvidenceError(f"line range {start}-{end} for {path} is implausibly long")
+        if not path or "\0" in path:
+            raise EvidenceError(f"path {path!r} is no file's (empty, or with a NUL)")
+        self.marked += end - start + 1
+        if self.marked > MAX_MARKED:
+            raise EvidenceError(f"ranges mark over {MAX_MARKED:,} lines")
         per = self.lines.setdefault(path, {})
         for n in range(start, end + 1):
             old = per.get(n)
@@ -204,7 +213,7 @@ def parse_agent_trace(data: bytes, commit: str | None = None) -> Evidence:
             return default
         if not isinstance(contributor, dict) or contributor.get("type") not in KINDS:
             raise EvidenceError("a contributor type is not ai, human, mixed or unknown")
-        if isinstance(contributor.get("model_id"), str):
+        if isinstance(contributor.get("model_id"), str) and contributor["model_id"].strip().isprintable():
             models.add(contributor["model_id"].strip()[:100])
         return str(contributor["type"])
 

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from srcprov.errors import SrcprovError
-from srcprov.model.evidence import AGENT_TRACE, GIT_AI, Evidence, EvidenceError, parse_agent_trace, parse_git_ai
+from srcprov.model.evidence import (
+    AGENT_TRACE,
+    GIT_AI,
+    MAX_EVIDENCE_BYTES,
+    Evidence,
+    EvidenceError,
+    parse_agent_trace,
+    parse_git_ai,
+)
 
 if TYPE_CHECKING:
     import pygit2
@@ -34,11 +42,18 @@ class Found:
 
 
 def note_blob(repo: Repo, ref: str, commit_id: str) -> bytes | None:
-    """The bytes of COMMIT_ID's note in notes ref REF (flat or fanned-out), or None."""
+    """The bytes of COMMIT_ID's note in notes ref REF (flat or fanned-out), or None (also when REF is not a
+    notes commit). EvidenceError for a note over MAX_EVIDENCE_BYTES, whose bytes are never read."""
+    import pygit2
+
+    from srcprov.notes import blob_size
+
     try:
         tip = repo.pg.references[ref].resolve().peel()
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, pygit2.GitError):
         return None
+    if not isinstance(tip, pygit2.Commit):
+        return None  # a pushed ref naming a blob or tree holds no notes
     tree = tip.tree
     for path in (commit_id, f"{commit_id[:2]}/{commit_id[2:]}", f"{commit_id[:2]}/{commit_id[2:4]}/{commit_id[4:]}"):
         try:
@@ -46,6 +61,8 @@ def note_blob(repo: Repo, ref: str, commit_id: str) -> bytes | None:
         except KeyError:
             continue
         if obj.type_str == "blob":
+            if blob_size(repo, str(obj.id)) > MAX_EVIDENCE_BYTES:
+                raise EvidenceError("evidence over 4 MiB")
             return bytes(obj.data)
     return None
 
@@ -59,14 +76,14 @@ def find_evidence(repo: Repo, commit_id: str, trace: bytes | None = None, trace_
         (None, AGENT_TRACE_REF, parse_agent_trace),
     ]
     for data, source, parse in candidates:
-        if data is None and source in (GIT_AI_REF, AGENT_TRACE_REF):
-            data = note_blob(repo, source, commit_id)
-        if data is None:
-            continue
         try:
+            if data is None and source in (GIT_AI_REF, AGENT_TRACE_REF):
+                data = note_blob(repo, source, commit_id)
+            if data is None:
+                continue
             ev = parse(data, commit_id) if parse is parse_agent_trace else parse(data)
         except EvidenceError as e:
-            return Found(data, source, None, str(e))
+            return Found(data or b"", source, None, str(e))
         return Found(data, source, ev)
     return None
 
@@ -108,7 +125,10 @@ def signed_evidence(repo: Repo, commit_id: str, fmt: str, sha256: str) -> Eviden
         ref, parse = PARSERS[fmt]
     except KeyError:
         return "malformed"
-    data = note_blob(repo, ref, commit_id)
+    try:
+        data = note_blob(repo, ref, commit_id)
+    except EvidenceError:
+        return "changed"  # over 4 MiB: never what a record signed
     if data is None:
         return "absent"
     if hashlib.sha256(data).hexdigest() != sha256:
@@ -127,7 +147,10 @@ def keep_trace(repo: Repo, commit_id: str, data: bytes) -> str | None:
         parse_agent_trace(data, commit_id)
     except EvidenceError:
         return None  # not recorded as evidence (the record said why): nothing to keep
-    held = note_blob(repo, AGENT_TRACE_REF, commit_id)
+    try:
+        held = note_blob(repo, AGENT_TRACE_REF, commit_id)
+    except EvidenceError:
+        held = b""  # an oversized note: another trace
     if held == data:
         return None
     if held is not None:
@@ -139,3 +162,11 @@ def keep_trace(repo: Repo, commit_id: str, data: bytes) -> str | None:
     except SrcprovError as e:
         return f"{commit_id[:12]}: could not keep the trace on {AGENT_TRACE_REF} ({e}); the report cannot use it"
     return None
+
+
+def has_note(repo: Repo, ref: str, commit_id: str) -> bool:
+    """Whether COMMIT_ID has a note in notes ref REF (an oversized one too)."""
+    try:
+        return note_blob(repo, ref, commit_id) is not None
+    except EvidenceError:
+        return True

@@ -104,7 +104,7 @@ def await_evidence(repo: Repo, entries: list[Entry], limit: float, since: float 
     for again. Only the detached worker waits: the commit has already returned."""
     import shutil
 
-    from srcprov.recording.evidence import GIT_AI_REF, note_blob
+    from srcprov.recording.evidence import GIT_AI_REF, has_note
 
     if limit <= 0 or not entries:
         return
@@ -124,7 +124,7 @@ def await_evidence(repo: Repo, entries: list[Entry], limit: float, since: float 
     todo = {e.commit: max(queued_at(e), start) + limit for e in entries}
     while todo:
         now = time.time()
-        todo = {c: d for c, d in todo.items() if d > now and note_blob(repo, GIT_AI_REF, c) is None}
+        todo = {c: d for c, d in todo.items() if d > now and not has_note(repo, GIT_AI_REF, c)}
         if todo:
             time.sleep(0.1)
 

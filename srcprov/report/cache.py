@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from srcprov import state
 from srcprov.git import Repo
 
 FORMAT = 1
+_OID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # How many blame start maps (one per reported revision) to keep; each is one small file.
 KEEP_START_MAPS = 32
 
@@ -196,7 +198,7 @@ class ReportCache:
             for line in rest.decode("ascii").splitlines():
                 cid, orig_s, final_s, count_s, path_hex = line.split(" ")
                 orig, final, count = int(orig_s), int(final_s), int(count_s)
-                if len(cid) not in (40, 64) or orig < 1 or final < 1 or count < 1 or final - 1 + count > nlines:
+                if not _OID.fullmatch(cid) or orig < 1 or final < 1 or count < 1 or final - 1 + count > nlines:
                     return None
                 if any(seen[final - 1 : final - 1 + count]):
                     return None
