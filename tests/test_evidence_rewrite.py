@@ -95,3 +95,51 @@ def test_a_second_record_cannot_unsay_ai_lines(tmp_path, keys):
     assert [("attribution" in p) for p in provenance(r, c)].count(False) == 1
     got = json.loads(r.srcprov("verify", "--json", c, check=1).stdout)["commits"][0]
     assert got["status"] == "unreviewed"
+
+
+def trace(revision: str | None) -> bytes:
+    doc = {"version": "0.1", "id": "8f5c3d6a-4f95-4fa9-8d11-2d54f12e6f01", "timestamp": "2026-11-25T10:00:00Z",
+           "files": [{"path": "app.py", "conversations": [{"contributor": {"type": "ai"},
+                                                           "ranges": [{"start_line": 1, "end_line": 6}]}]}]}
+    if revision:
+        doc["vcs"] = {"type": "git", "revision": revision}
+    return json.dumps(doc).encode()
+
+
+def test_a_trace_git_copied_onto_the_amended_commit_is_not_its_evidence(tmp_path, keys):
+    """notes.rewriteRef copies refs/notes/agent-trace onto the new commit on an amend: the copy names the
+    old commit, and a trace on that ref that names no commit could be any commit's: neither is signed."""
+    r = make_repo(tmp_path / "r", keys)
+    r.git("config", "notes.rewriteRef", "refs/notes/agent-trace")
+    (r.path / "app.py").write_text("".join(f"a {i}\n" for i in range(6)))
+    r.git("add", "app.py")
+    r.git("commit", "-qm", "agent work", env=SKIP)
+    old = r.head()
+    f = tmp_path / "trace.json"
+    f.write_bytes(trace(old))
+    r.srcprov("record", "--trace", str(f), old)
+    assert provenance(r, old)[0]["attribution"]["lines"]["ai"] == 6
+    r.git("commit", "-q", "--amend", "-m", "agent work, reworded")
+    new = r.head()
+    assert r.git("cat-file", "blob", f"refs/notes/agent-trace:{new}").stdout.encode() == trace(old)  # git copied it
+    assert all("attribution" not in p for p in provenance(r, new))
+    # A trace naming no revision, pushed for a commit, is not taken either (one given with --trace may be).
+    (r.path / "app.py").write_text("b\n")
+    r.git("commit", "-qam", "more", env=SKIP)
+    c = r.head()
+    r.git("notes", "--ref", "agent-trace", "add", "-F", "-", c, input=trace(None).decode())
+    proc = r.srcprov("record", c)
+    assert "names no vcs.revision" in proc.stderr and "attribution" not in provenance(r, c)[0]
+    f.write_bytes(trace(None))
+    r.srcprov("record", "--force", "--trace", str(f), c)
+    assert any(p.get("attribution", {}).get("lines", {}).get("ai") == 1 for p in provenance(r, c))
+
+
+def test_show_escapes_what_a_signer_wrote(tmp_path, keys):
+    r = make_repo(tmp_path / "r", keys)
+    c = r.commit()
+    r.git("config", "srcprov.signingKey", keys.bob)
+    r.srcprov("review", c, "--comment", "fine\x1b[2J\x1b]0;pwned\x07")
+    text = r.srcprov("show", c).stdout
+    assert "\x1b" not in text and "\x07" not in text
+    assert "fine\\x1b[2J\\x1b]0;pwned\\x07" in text

@@ -35,6 +35,13 @@ class ShowResult:
         return out
 
     def lines(self) -> Iterator[str]:
+        """The text output; what a signer wrote (names, comments, paths) cannot move the cursor or clear the
+        screen: characters that are not printable are shown escaped."""
+        for line in self._lines():
+            yield line if line.isprintable() else "".join(
+                c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
+
+    def _lines(self) -> Iterator[str]:
         from srcprov.model.statements import CommitProvenance, Review, SourceProvenance
 
         cr = self.commit

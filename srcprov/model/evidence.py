@@ -184,8 +184,9 @@ def parse_git_ai(data: bytes) -> Evidence:
     return ev
 
 
-def parse_agent_trace(data: bytes, commit: str | None = None) -> Evidence:
-    """An Agent Trace record (v0.1). With COMMIT, a record whose `vcs` names another revision is refused."""
+def parse_agent_trace(data: bytes, commit: str | None = None, require_revision: bool = False) -> Evidence:
+    """An Agent Trace record (v0.1). With COMMIT, a record whose `vcs` names another revision is refused;
+    with REQUIRE_REVISION too, one that names none (it could be any commit's)."""
     doc = _json(_text(data))
     if not isinstance(doc, dict):
         raise EvidenceError("trace record is not a JSON object")
@@ -193,6 +194,8 @@ def parse_agent_trace(data: bytes, commit: str | None = None) -> Evidence:
     if not isinstance(version, str) or not re.fullmatch(r"0\.1(\.[0-9]+)?", version):
         raise EvidenceError(f"trace record version {version!r} is not 0.1")
     vcs = doc.get("vcs")
+    if vcs is None and require_revision:
+        raise EvidenceError("trace record names no vcs.revision")
     if vcs is not None:
         if not isinstance(vcs, dict) or vcs.get("type") != "git" or not isinstance(vcs.get("revision"), str):
             raise EvidenceError("trace record vcs is not a git revision")

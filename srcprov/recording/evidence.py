@@ -70,10 +70,12 @@ def note_blob(repo: Repo, ref: str, commit_id: str) -> bytes | None:
 def find_evidence(repo: Repo, commit_id: str, trace: bytes | None = None, trace_name: str = "") -> Found | None:
     """The evidence for COMMIT_ID: TRACE (an Agent Trace record given with --trace), else a git-ai authorship
     log on refs/notes/ai, else an Agent Trace record on refs/notes/agent-trace; None when there is none."""
+    # A trace on refs/notes/agent-trace must name the commit: git copies notes onto a rewritten commit when
+    # notes.rewriteRef says so, and a copy of a trace that names no revision would pass for the new one's.
     candidates: list[tuple[bytes | None, str, Any]] = [
-        (trace, trace_name or "a file", parse_agent_trace),
+        (trace, trace_name or "a file", lambda d: parse_agent_trace(d, commit_id)),
         (None, GIT_AI_REF, parse_git_ai),
-        (None, AGENT_TRACE_REF, parse_agent_trace),
+        (None, AGENT_TRACE_REF, lambda d: parse_agent_trace(d, commit_id, require_revision=True)),
     ]
     for data, source, parse in candidates:
         try:
@@ -81,7 +83,7 @@ def find_evidence(repo: Repo, commit_id: str, trace: bytes | None = None, trace_
                 data = note_blob(repo, source, commit_id)
             if data is None:
                 continue
-            ev = parse(data, commit_id) if parse is parse_agent_trace else parse(data)
+            ev = parse(data)
         except EvidenceError as e:
             return Found(data or b"", source, None, str(e))
         return Found(data, source, ev)

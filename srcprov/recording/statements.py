@@ -122,7 +122,9 @@ def provenance_statement(repo: Repo, commit: pygit2.Commit, inp: RecordInput, gp
     if inp.precommit is not None:
         pred["precommit"] = inp.precommit
     changes = change_stats(repo, commit)
-    found = find_evidence(repo, facts["id"], inp.trace, inp.trace_name)
+    # A forge's commit had no developer's tool writing evidence for it: whatever the notes refs hold for it
+    # came from whoever could push them, so the source key signs none (its reviews came from the PR's commits).
+    found = None if inp.trigger == "forge" else find_evidence(repo, facts["id"], inp.trace, inp.trace_name)
     attrib = None
     if found is not None and found.evidence is None and warnings is not None:
         warnings.append(f"{facts['id'][:12]}: origin evidence in {found.source} is malformed ({found.error}): "

@@ -154,7 +154,7 @@ class ReportCache:
             for line in rest.decode("ascii").splitlines():
                 cid, count = line.split(" ")
                 n = int(count)
-                if n <= 0 or len(cid) not in (40, 64):
+                if n <= 0 or not _OID.fullmatch(cid):
                     return None
                 runs.append((cid, n))
                 total += n

@@ -339,3 +339,18 @@ def test_the_push_as_the_ci_names_it(tmp_path: Path) -> None:
     gl = {"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "main", "GITLAB_USER_LOGIN": "jo", "CI_COMMIT_BEFORE_SHA": "c" * 40}
     assert push_from_env(gl) == {"ref": "refs/heads/main", "actor": "jo", "before": "c" * 40}
     assert push_from_env({}) == {}
+
+
+def test_a_forge_record_signs_no_evidence_someone_pushed_for_the_forges_commit(forge: Forge) -> None:
+    """No developer's tool wrote evidence for a commit the forge made: a git-ai log pushed for it (by anyone
+    who can push notes) is not signed by the source key."""
+    forge.pr("feature", 1)
+    before, after = forge.squash("feature")
+    log = ("f.txt\n  h_31dce776f88375 1-3\n---\n" + json.dumps({
+        "schema_version": "authorship/3.0.0", "base_commit_sha": "0" * 40, "prompts": {}, "sessions": {},
+        "humans": {"h_31dce776f88375": {"author": "Mallory <m@example.com>"}}}))
+    forge.ci_fetch()
+    git(forge.ci, "notes", "--ref", "ai", "add", "-m", log, after)
+    code, out = forge.source_update(before, after)
+    assert code == 0 and [r["commit"] for r in out["recorded"]] == [after]
+    assert "attribution" not in forge_record(forge, after)

@@ -132,3 +132,19 @@ def test_replace_refs_disable_start_points(history, tmp_path: Path) -> None:
     assert not ReportCache(repo).usable_start_points
     from test_attribution import assert_matches_blame  # noqa: I001
     assert assert_matches_blame(path, "main") > 0
+
+
+def test_a_resealed_entry_naming_no_commit_id_is_a_miss(history) -> None:
+    """A run whose commit is not an object id (a resealed entry) is refused like a torn one, never looked up."""
+    import hashlib
+
+    path = history(25, 40)
+    cold, _ = report(path)
+    entry = attr_files(path)[0]
+    body = entry.read_bytes().rpartition(b"#sha256 ")[0]
+    header, _, runs = body.partition(b"\n")
+    cid, _, rest = runs.partition(b" ")
+    forged = header + b"\n" + b"z" * len(cid) + b" " + rest
+    entry.write_bytes(forged + b"#sha256 " + hashlib.sha256(forged).hexdigest().encode() + b"\n")
+    warm, cache = report(path)
+    assert warm == cold and cache.stats.rebuilt == 1
