@@ -39,6 +39,12 @@ def worker_lock(common_dir: Path) -> Path:
     return root(common_dir) / "worker.lock"
 
 
+def worker_busy(common_dir: Path) -> Path:
+    """Present while a drain holds the worker lock (made after taking it, removed before letting it go): the
+    post-commit shim asks flock(1) about the lock only when it is there (a protocol with hooks/srcprov-hook)."""
+    return root(common_dir) / "worker.busy"
+
+
 def worker_beat(common_dir: Path) -> Path:
     """Touched by the worker after each signature (readers wait on it only while it beats)."""
     return root(common_dir) / "worker.beat"

@@ -55,3 +55,60 @@ def test_two_worktrees_at_once(tmp_path, keys):
     assert not list((r.path / ".git" / "srcprov" / "queue").iterdir())
     data = json.loads(r.srcprov("verify", "--json", "main", "side", cwd=wt).stdout)
     assert data["ok"] is True
+
+
+def test_a_commit_while_a_worker_drains_starts_no_second_python(tmp_path, keys):
+    """The shim finds the worker lock held and starts no Python: the holder looks at the queue again after
+    letting the lock go, so the entry is written by it, not left behind."""
+    import fcntl
+    import os
+    import time
+
+    r = make_repo(tmp_path / "r", keys, mode="background")
+    r.commit()
+    r.wait_records()
+    lock = r.path / ".git" / "srcprov" / "worker.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a draining worker holds it, and says so
+    busy = r.path / ".git" / "srcprov" / "worker.busy"
+    busy.touch()
+    try:
+        c = r.commit()
+        deadline = time.time() + 1.0
+        while time.time() < deadline:
+            assert r.workers() == []  # no Python was started for this commit
+            time.sleep(0.05)
+        assert (r.path / ".git" / "srcprov" / "queue" / f"{c}.post-commit").exists()
+        assert cp_count(r, c) == 0
+    finally:
+        busy.unlink()
+        os.close(fd)
+    # A stale worker.busy (a worker killed mid-drain) with the lock free: the shim starts a worker.
+    busy.touch()
+    e = r.commit()
+    deadline = time.time() + 20
+    while time.time() < deadline and cp_count(r, e) == 0:
+        time.sleep(0.05)
+    assert cp_count(r, e) == 1 and cp_count(r, c) == 1  # that worker also wrote what waited in the queue
+    assert not busy.exists()  # and a drain removes it when it lets the lock go
+    # With the lock free, a commit starts a worker as before.
+    d = r.commit()
+    deadline = time.time() + 20
+    while time.time() < deadline and cp_count(r, d) == 0:
+        time.sleep(0.05)
+    assert cp_count(r, d) == 1
+
+
+def test_a_worker_holding_the_lock_writes_what_was_queued_meanwhile(tmp_path, keys):
+    """Commits made while a (slow) worker drains get their records from that worker, with no later command."""
+    r = make_repo(tmp_path / "r", keys, mode="background")
+    r.git("config", "srcprov.evidenceWait", "2s")
+    r.git("update-ref", "refs/notes/ai", r.git("commit-tree", "-m", "git-ai in use",
+                                                r.git("hash-object", "-t", "tree", "-w", "/dev/null").stdout.strip()).stdout.strip())
+    first = r.commit()  # its worker waits up to 2s for git-ai's log (none comes) while holding the lock
+    more = [r.commit() for _ in range(3)]
+    import time
+    deadline = time.time() + 30
+    while time.time() < deadline and (r.workers() or any(cp_count(r, c) == 0 for c in [first, *more])):
+        time.sleep(0.1)
+    assert [cp_count(r, c) for c in [first, *more]] == [1, 1, 1, 1]

@@ -145,6 +145,11 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
         fd = _worker_lock(repo, wait, stall=stall)
         if fd is None:
             return None if not total.written and not total.failed else total
+        busy = state.worker_busy(repo.common_dir)
+        try:
+            busy.touch()
+        except OSError:
+            pass  # the shims then start a worker for every commit, as without it
         try:
             while True:
                 entries = [e for e in pending(repo) if e.commit not in tried]
@@ -172,9 +177,15 @@ def drain(repo: Repo, *, wait: bool = False, stall: float | None = None, sign_ti
                     total.failed += res.failed
                     tried |= {c for c, _ in res.failed}
         finally:
+            try:
+                busy.unlink()
+            except OSError:
+                pass
             os.close(fd)
         _clean_precommit(repo)
-        if total.failed or not [e for e in pending(repo) if e.commit not in tried]:
+        # After letting the lock go, look again: a shim that found it held did not start a worker for what
+        # it queued (see worker_running in hooks/srcprov-hook).
+        if not [e for e in pending(repo) if e.commit not in tried]:
             return total
         wait = False
 
