@@ -51,6 +51,9 @@ def summarise(doc: dict[str, Any]) -> Summary:
         "origin": {o["origin"]: o["lines"] for o in doc["origin"]},
         "review": {"reviewedLines": doc["review"]["reviewedLines"], "reviewedCommits": doc["review"]["reviewedCommits"]},
         "legacyFiles": len(doc["legacy"]),
+        # Commits whose signed line-level evidence gave their lines' origin, and those whose could not.
+        "originEvidence": {"commits": doc["originEvidence"]["commits"],
+                           "unusable": len(doc["originEvidence"]["unusable"])},
     }
 
 
@@ -68,6 +71,7 @@ class Totals:
         self.weekly: dict[str, list[int]] = {}
         self.origin: Counter[str] = Counter()
         self.review: Counter[str] = Counter({"reviewedLines": 0, "reviewedCommits": 0})
+        self.evidence: Counter[str] = Counter({"commits": 0, "unusable": 0})
         self.verified = self.legacy = 0
 
     def add(self, s: Summary) -> None:
@@ -85,6 +89,7 @@ class Totals:
             slot[1] += v
         self.origin.update(s["origin"])
         self.review.update(s["review"])
+        self.evidence.update(s.get("originEvidence", {}))
         self.legacy += s["legacyFiles"]
 
     def summary(self) -> Summary:
@@ -98,6 +103,7 @@ class Totals:
             "origin": dict(self.origin),
             "review": dict(self.review),
             "legacyFiles": self.legacy,
+            "originEvidence": dict(self.evidence),
         }
 
 
@@ -148,6 +154,7 @@ def sections(s: Summary, buckets: list[str]) -> dict[str, Any]:
         "origin": [{"origin": o, "lines": n, "share": _share(n, lines)} for o, n in _by_size(s["origin"])],
         "review": {**s["review"], "share": _share(s["review"]["reviewedLines"], lines)},
         "legacyFiles": s["legacyFiles"],
+        "originEvidence": dict(s.get("originEvidence", {"commits": 0, "unusable": 0})),
     }
 
 

@@ -80,6 +80,7 @@ def _summary(lines: dict[str, int], author: str, status: dict[str, int], verifie
         "authors": {author: total}, "coverage": {"commits": status, "verifiedLines": verified,
                                                  "weekly": {"2025-W01": [2, 1]}},
         "origin": origin, "review": {"reviewedLines": 1, "reviewedCommits": 1}, "legacyFiles": 0,
+        "originEvidence": {"commits": 2, "unusable": 1},
     }
 
 
@@ -92,6 +93,7 @@ def test_merging_summaries_adds_every_section() -> None:
     assert m["authors"] == {"Ann": 20}
     assert m["coverage"] == {"commits": {"verified": 3, "missing": 3}, "verifiedLines": 14, "weekly": {"2025-W01": [4, 2]}}
     assert m["origin"] == {"human": 14, "unknown": 6}
+    assert m["originEvidence"] == {"commits": 4, "unusable": 2}
     assert m["churn"] == {"14d": {"commits": 2, "insertions": 6, "deletions": 2}}
     assert merge([], BUCKETS, WINDOWS)["age"] == {"<1d": 0, "1d-14d": 0, ">=14d": 0}
 
