@@ -332,8 +332,8 @@ def test_an_agent_trace_about_another_commit_is_not_this_commits_evidence(tmp_pa
 
 def test_fanned_out_signed_note_beside_a_flat_forgery(tmp_path, keys):
     """The note is read where git-ai may have put it (a fan-out path): signed there, used there. A flat
-    entry pushed beside it is read first at report time, hashes to nothing signed, and its ranges are
-    never used (the lines count by the record's claims.origin)."""
+    entry pushed beside it makes the commit's note ambiguous: neither is used (the lines count by the
+    record's claims.origin), and a record made now signs no evidence."""
     r = make_repo(tmp_path / "r", keys)
     c = commit_files(r, {"app.py": 4})
     signed = git_ai_log({"app.py": [(SESSION, "1-4")]}).encode()
@@ -354,6 +354,9 @@ def test_fanned_out_signed_note_beside_a_flat_forgery(tmp_path, keys):
     doc, _ = report(r)
     assert file_origin(doc, "app.py") == {"ai-assisted": 4}
     assert doc["originEvidence"]["unusable"] == [{"commit": c, "reason": "changed"}]
+    proc = r.srcprov("record", "--force", c)
+    assert "ambiguous note" in proc.stderr
+    assert sum("attribution" in p for p in provenance(r, c)) == 1  # only the first record has it
 
 
 # --- records: odd attribution, forged ones, ai_reviews ------------------------------------------------------

@@ -55,16 +55,23 @@ def note_blob(repo: Repo, ref: str, commit_id: str) -> bytes | None:
     if not isinstance(tip, pygit2.Commit):
         return None  # a pushed ref naming a blob or tree holds no notes
     tree = tip.tree
+    found = []
     for path in (commit_id, f"{commit_id[:2]}/{commit_id[2:]}", f"{commit_id[:2]}/{commit_id[2:4]}/{commit_id[4:]}"):
         try:
             obj = tree[path]
         except KeyError:
             continue
         if obj.type_str == "blob":
-            if blob_size(repo, str(obj.id)) > MAX_EVIDENCE_BYTES:
-                raise EvidenceError("evidence over 4 MiB")
-            return bytes(obj.data)
-    return None
+            found.append(obj)
+    if len(found) > 1:
+        # Two notes for one commit (a flat and a fanned-out path): which one a tool reads is its own choice,
+        # so neither is this commit's evidence (as srcprov's own notes: "ambiguous note").
+        raise EvidenceError("ambiguous note: the commit has notes at more than one path")
+    if not found:
+        return None
+    if blob_size(repo, str(found[0].id)) > MAX_EVIDENCE_BYTES:
+        raise EvidenceError("evidence over 4 MiB")
+    return bytes(found[0].data)
 
 
 def find_evidence(repo: Repo, commit_id: str, trace: bytes | None = None, trace_name: str = "") -> Found | None:
