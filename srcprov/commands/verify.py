@@ -73,7 +73,6 @@ class ShowResult:
                 yield (f"    {rec.verdict} by {rec.reviewer.name} <{rec.reviewer.email}> at {rec.reviewed_at}"
                        + (f": {rec.comment}" if rec.comment else ""))
 
-
     def attribution_lines(self, attribution: dict[str, Any]) -> Iterator[str]:
         """The record's line-level origin, and whether the evidence it signed still stands."""
         lines = attribution.get("lines", {})

@@ -123,7 +123,9 @@ def attribution(found: Found, commit: pygit2.Commit, insertions: int) -> dict[st
             "lines": counts}
 
 
-PARSERS = {GIT_AI: (GIT_AI_REF, parse_git_ai), AGENT_TRACE: (AGENT_TRACE_REF, parse_agent_trace)}
+# Format -> (the notes ref its tool keeps it on, its parser given (bytes, the commit it is for)).
+PARSERS: dict[str, tuple[str, Any]] = {GIT_AI: (GIT_AI_REF, lambda data, _commit: parse_git_ai(data)),
+                                       AGENT_TRACE: (AGENT_TRACE_REF, parse_agent_trace)}
 
 
 def signed_evidence(repo: Repo, commit_id: str, fmt: str, sha256: str) -> Evidence | str:
@@ -143,7 +145,7 @@ def signed_evidence(repo: Repo, commit_id: str, fmt: str, sha256: str) -> Eviden
     if hashlib.sha256(data).hexdigest() != sha256:
         return "changed"
     try:
-        return parse(data, commit_id) if parse is parse_agent_trace else parse(data)
+        return parse(data, commit_id)  # type: ignore[no-any-return]
     except EvidenceError:
         return "malformed"  # signed as well-formed by an older parser: nothing half-read is used
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from srcprov.errors import SrcprovError
 from srcprov.git import Repo
-from srcprov.report.cache import Entries, ReportCache, Runs
+from srcprov.report.cache import Entries, ReportCache, Runs, runs_of
 from srcprov.report.commit_graph import blame_env
 from srcprov.report.history import CommitRow
 
@@ -340,15 +340,13 @@ def parse_incremental(out: bytes, nlines: int) -> Runs:
     for m in _ENTRY.finditer(out):
         start, count = int(m.group(2)) - 1, int(m.group(3))
         owner[start : start + count] = [m.group(1).decode()] * count
-    runs: Runs = []
-    for cid in owner:
-        if cid is None:
-            raise SrcprovError("git blame left a line unattributed")
-        if runs and runs[-1][0] == cid:
-            runs[-1] = (cid, runs[-1][1] + 1)
-        else:
-            runs.append((cid, 1))
-    return runs
+    return _owner_runs(owner)
+
+
+def _owner_runs(owner: list[str | None]) -> Runs:
+    if None in owner:
+        raise SrcprovError("git blame left a line unattributed")
+    return runs_of(owner)  # type: ignore[arg-type]
 
 
 def blame_runs(
@@ -358,9 +356,22 @@ def blame_runs(
     """Blame PATH at COMMIT_ID with `git blame --incremental` (git's defaults, IGNORE's revisions ignored)."""
     if nlines == 0:
         return []
+    return parse_incremental(blame_output(repo, commit_id, path, ignore, env), nlines)
+
+
+def blame_output(repo: Repo, start: str, path: bytes, ignore: IgnoreRevs | None = None,
+                 env: dict[str, str] | None = None, base: str | None = None) -> bytes:
+    """`git blame --incremental` of PATH at START (back to BASE only, when given), git's defaults pinned."""
     extra = (f"--ignore-revs-file={ignore.path}",) if ignore is not None else ()
-    out = repo.git(*BLAME_ARGS, *extra, commit_id, "--", os.fsdecode(path), env=env).stdout
-    return parse_incremental(out, nlines)
+    bound = (f"^{base}",) if base is not None else ()
+    return repo.git(*BLAME_ARGS, *extra, *bound, start, "--", os.fsdecode(path), env=env).stdout
+
+
+def entries_of(out: bytes, nlines: int) -> Entries | None:
+    """The entries of a whole `git blame --incremental` of a file of NLINES lines; None when they do not
+    account for every line."""
+    entries = [(e.commit, e.orig, e.final, e.count, e.path) for e in parse_entries(out)]
+    return entries if sum(e[3] for e in entries) == nlines else None
 
 
 _ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12, ord("r"): 13,
@@ -445,15 +456,7 @@ def resolve_entries(entries: list[BlameEntry], nlines: int, known: dict[tuple[st
             owner[e.final - 1 : e.final - 1 + e.count] = got
         else:
             owner[e.final - 1 : e.final - 1 + e.count] = [e.commit] * e.count
-    runs_out: Runs = []
-    for cid in owner:
-        if cid is None:
-            raise SrcprovError("git blame left a line unattributed")
-        if runs_out and runs_out[-1][0] == cid:
-            runs_out[-1] = (cid, runs_out[-1][1] + 1)
-        else:
-            runs_out.append((cid, 1))
-    return runs_out
+    return _owner_runs(owner)
 
 
 def blame_pool(
@@ -485,7 +488,6 @@ def blame_pool(
     resolved: dict[tuple[str, bytes], Runs] = dict(known or {})
     found: dict[tuple[str, bytes], Runs] = {}
     workers = max(1, min(jobs or (os.cpu_count() or 1), len(todo) or 1))
-    extra = (f"--ignore-revs-file={ignore.path}",) if ignore is not None else ()
 
     def blame(key: tuple[str, bytes], base: str | None) -> tuple[tuple[str, bytes], list[BlameEntry] | Runs]:
         start, path = key
@@ -493,17 +495,15 @@ def blame_pool(
         if f.lines == 0:
             return key, []
         if base is None and keep_entries is not None and cache is not None:
-            out = repo.git(*BLAME_ARGS, *extra, start, "--", os.fsdecode(path), env=env).stdout
+            out = blame_output(repo, start, path, ignore, env)
             runs = parse_incremental(out, f.lines)
-            if keep_entries(runs):
-                entries = [(e.commit, e.orig, e.final, e.count, e.path) for e in parse_entries(out)]
-                if sum(e[3] for e in entries) == f.lines:
-                    cache.put_entries(start, path, f.blob, f.lines, entries, variant)
+            entries = entries_of(out, f.lines) if keep_entries(runs) else None
+            if entries is not None:
+                cache.put_entries(start, path, f.blob, f.lines, entries, variant)
             return key, runs
         if base is None:
             return key, blame_runs(repo, start, path, f.lines, ignore, env)
-        out = repo.git(*BLAME_ARGS, *extra, f"^{base}", start, "--", os.fsdecode(path), env=env).stdout
-        return key, parse_entries(out)
+        return key, parse_entries(blame_output(repo, start, path, ignore, env, base))
 
     def finish(key: tuple[str, bytes], runs: Runs) -> None:
         found[key] = resolved[key] = runs
@@ -615,7 +615,6 @@ def blame_entries(
     """For each (start commit, file), where each of its lines came from: the commit, the line's number and
     the file's path in that commit's version (`git blame`'s original line numbers), cached like attribution."""
     variant = ignore.key if ignore is not None else ""
-    extra = (f"--ignore-revs-file={ignore.path}",) if ignore is not None else ()
     out: dict[bytes, Entries] = {}
     todo: list[tuple[str, TreeFile]] = []
     for start, f in files:
@@ -629,9 +628,8 @@ def blame_entries(
         start, f = item
         if f.lines == 0:
             return start, f, []
-        raw = repo.git(*BLAME_ARGS, *extra, start, "--", os.fsdecode(f.path)).stdout
-        entries = [(e.commit, e.orig, e.final, e.count, e.path) for e in parse_entries(raw)]
-        if sum(e[3] for e in entries) != f.lines:
+        entries = entries_of(blame_output(repo, start, f.path, ignore), f.lines)
+        if entries is None:
             raise SrcprovError(f"git blame of {os.fsdecode(f.path)} did not account for every line")
         return start, f, entries
 

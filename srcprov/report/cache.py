@@ -30,6 +30,17 @@ Runs = list[tuple[str, int]]
 Entries = list[tuple[str, int, int, int, bytes]]
 
 
+def runs_of(lines: list[str]) -> Runs:
+    """The runs of a blame given as each line's commit."""
+    runs: Runs = []
+    for cid in lines:
+        if runs and runs[-1][0] == cid:
+            runs[-1] = (cid, runs[-1][1] + 1)
+        else:
+            runs.append((cid, 1))
+    return runs
+
+
 @dataclass
 class CacheStats:
     """What a report took from the cache and what it had to redo."""
@@ -73,6 +84,14 @@ def _unsealed(data: bytes) -> bytes | None:
     if hashlib.sha256(body).hexdigest().encode() != tail:
         return None
     return body
+
+
+def _read_sealed(path: Path) -> bytes | None:
+    """The body of the sealed entry at PATH, or None (no such file, or a failed checksum)."""
+    try:
+        return _unsealed(path.read_bytes())
+    except OSError:
+        return None
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -139,15 +158,20 @@ class ReportCache:
             self.stats.hits += 1
         return runs
 
-    def _parse_attribution(
-        self, data: bytes, commit: str, path: bytes, blob: str, nlines: int, variant: str
-    ) -> Runs | None:
-        body = _unsealed(data)
+    def _keyed(self, body: bytes | None, commit: str, path: bytes, blob: str, nlines: int, variant: str) -> bytes | None:
+        """What follows the header of a sealed (commit, path) entry's BODY, or None when the header is another
+        key's (an entry moved under this one) or the blob changed (stale)."""
         if body is None:
             return None
         header, _, rest = body.partition(b"\n")
-        if header + b"\n" != self._attr_header(commit, path, blob, nlines, variant):
-            return None  # another key's entry, or the blob changed: stale
+        return rest if header + b"\n" == self._attr_header(commit, path, blob, nlines, variant) else None
+
+    def _parse_attribution(
+        self, data: bytes, commit: str, path: bytes, blob: str, nlines: int, variant: str
+    ) -> Runs | None:
+        rest = self._keyed(_unsealed(data), commit, path, blob, nlines, variant)
+        if rest is None:
+            return None
         runs: Runs = []
         total = 0
         try:
@@ -183,14 +207,8 @@ class ReportCache:
         """The cached blame entries of PATH blamed at COMMIT (under VARIANT), or None (a miss, a failed check)."""
         if not self.enabled:
             return None
-        try:
-            body = _unsealed(self._entries_path(commit, path, variant).read_bytes())
-        except OSError:
-            return None
-        if body is None:
-            return None
-        header, _, rest = body.partition(b"\n")
-        if header + b"\n" != self._attr_header(commit, path, blob, nlines, variant):
+        rest = self._keyed(_read_sealed(self._entries_path(commit, path, variant)), commit, path, blob, nlines, variant)
+        if rest is None:
             return None
         entries: Entries = []
         seen = [False] * nlines
@@ -228,11 +246,7 @@ class ReportCache:
         """The blame start point of every file at COMMIT, as stored by an earlier report, or None."""
         if not (self.enabled and self.usable_start_points):
             return None
-        try:
-            data = self._start_path(commit).read_bytes()
-        except OSError:
-            return None
-        body = _unsealed(data)
+        body = _read_sealed(self._start_path(commit))
         if body is None:
             return None
         try:
@@ -266,11 +280,7 @@ class ReportCache:
         """The lines alive at COMMIT by blamed commit, as stored by an earlier history, or None."""
         if not self.enabled:
             return None
-        try:
-            data = self._sample_path(commit, variant).read_bytes()
-        except OSError:
-            return None
-        body = _unsealed(data)
+        body = _read_sealed(self._sample_path(commit, variant))
         if body is None:
             return None
         try:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from srcprov.report.cache import Runs
+from srcprov.report.cache import Runs, runs_of
 from srcprov.report.history import CommitRow
 
 # Steps followed back from one start before giving the file to git blame.
@@ -73,16 +73,6 @@ def apply_hunks(parent: list[str], hunks: list[Hunk], commit: str, nlines: int) 
         p = p0 + b
     out += parent[p:]
     return out if len(out) == nlines else None
-
-
-def runs_of(lines: list[str]) -> Runs:
-    runs: Runs = []
-    for cid in lines:
-        if runs and runs[-1][0] == cid:
-            runs[-1] = (cid, runs[-1][1] + 1)
-        else:
-            runs.append((cid, 1))
-    return runs
 
 
 @dataclass(frozen=True)

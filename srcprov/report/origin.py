@@ -30,6 +30,18 @@ class Origins:
     used: list[str] = field(default_factory=list)  # commits whose evidence gave their lines' origin
     unusable: dict[str, str] = field(default_factory=dict)  # commit -> why its evidence was not used
 
+    def warnings(self) -> list[str]:
+        """One line per reason some commits' evidence was not used."""
+        out = []
+        for reason, what in (("changed", "no longer hashes to the digest its record signed"),
+                             ("absent", "is no longer where its tool kept it"),
+                             ("malformed", "cannot be read")):
+            bad = sorted(c for c, r in self.unusable.items() if r == reason)
+            if bad:
+                out.append(f"the origin evidence of {len(bad)} commit(s) ({', '.join(c[:12] for c in bad[:3])}"
+                           f"{', ...' if len(bad) > 3 else ''}) {what}: their lines count by claims.origin")
+        return out
+
     def as_json(self) -> dict[str, object]:
         return {"commits": len(self.used),
                 "unusable": [{"commit": c, "reason": r} for c, r in sorted(self.unusable.items())]}

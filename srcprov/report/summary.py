@@ -112,13 +112,7 @@ def build_report(
     changes = numstat(repo, [c.id for c in window_commits(commits, windows, as_of)], cache)
     origins = line_origins(repo, attribution, listing.text, facts, evidence_for, cache, ignore, jobs)
     if warnings is not None:
-        for reason, what in (("changed", "no longer hashes to the digest its record signed"),
-                             ("absent", "is no longer where its tool kept it"),
-                             ("malformed", "cannot be read")):
-            bad = sorted(c for c, r in origins.unusable.items() if r == reason)
-            if bad:
-                warnings.append(f"the origin evidence of {len(bad)} commit(s) ({', '.join(c[:12] for c in bad[:3])}"
-                                f"{', ...' if len(bad) > 3 else ''}) {what}: their lines count by claims.origin")
+        warnings += origins.warnings()
     report = _assemble(
         commit_id, commits, listing, attribution, origins, changes, facts,
         as_of=as_of, date_field=date_field, buckets=buckets, windows=windows, by=by, depth=depth, keep=keep,
