@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from testing.env import isolate
 from testing.keys import gnupg_home, kill_agent, openpgp_key
 from testing.repos import GitRepo, Keys, make_repo
 
@@ -28,15 +28,7 @@ def keys() -> Keys:
 @pytest.fixture(autouse=True)
 def isolated_env(keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the user's git config or keyring; hooks inherit this environment."""
-    cfg = tmp_path / "gitconfig"
-    cfg.write_text("[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GNUPGHOME", keys.home)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # the host-name key, not the user's
-    for k in list(os.environ):
-        if k.startswith("GIT_") and k not in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM"):
-            monkeypatch.delenv(k)
+    isolate(monkeypatch, tmp_path, keys.home, "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n")
     monkeypatch.delenv("SRCPROV_SKIP", raising=False)
 
 

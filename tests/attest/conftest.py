@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.env import isolate
 from testing.keys import gnupg_home, kill_agent, openpgp_key
 from testing.run import run_srcprov
 
@@ -56,16 +57,8 @@ def isolated_env(gpg_env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     """Overrides the suite-wide fixture of the same name: this directory's keys, a private git config
     (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM), its own XDG_CONFIG_HOME, no inherited GIT_* variables;
     subprocesses inherit it."""
-    cfg = tmp_path / "gitconfig"
-    cfg.write_text("[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
-                   "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
-    for k in list(os.environ):
-        if k.startswith("GIT_"):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GNUPGHOME", gpg_env.gnupghome)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # the host-name key, not the user's
+    isolate(monkeypatch, tmp_path, gpg_env.gnupghome, "[user]\n\tname = Alice Example\n\temail = alice@example.com\n"
+            "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
     for k in ("SRCPROV_SKIP", "GITHUB_ACTIONS", "GITLAB_CI", "CI", "BUILD_ID", "BUILD_URL"):
         monkeypatch.delenv(k, raising=False)
 

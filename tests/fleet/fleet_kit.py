@@ -16,6 +16,7 @@ import pytest
 from report_histories import make_history
 from report_repos import Builder
 
+from testing.env import isolate
 from testing.repos import Keys, make_repo
 from testing.run import run_srcprov
 
@@ -41,15 +42,7 @@ def build_fleet(root: Path, keys: Keys) -> Fleet:
     repos = root / "repos"
     repos.mkdir()
     with pytest.MonkeyPatch.context() as mp:
-        cfg = root / "gitconfig"
-        cfg.write_text("[init]\n\tdefaultBranch = main\n")
-        for k in list(os.environ):
-            if k.startswith("GIT_"):
-                mp.delenv(k)
-        mp.setenv("GIT_CONFIG_GLOBAL", str(cfg))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        mp.setenv("GNUPGHOME", keys.home)
-        mp.setenv("XDG_CONFIG_HOME", str(root / "xdg"))
+        isolate(mp, root, keys.home, "[init]\n\tdefaultBranch = main\n")
         # A work tree with hooks and a policy: every commit carries a verified record.
         signed = make_repo(repos / "signed", keys)
         for i in range(3):
