@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -115,13 +116,20 @@ def test_fleet_totals_equal_the_sum_of_the_repositories_reports(fleet: Fleet, lo
     assert doc["asOf"] == AS_OF
 
 
+def steady(doc: dict) -> dict:
+    """DOC with what the clock puts in a failed clone's message (curl's "after 0 ms") made constant: under
+    load the same failure takes a millisecond more."""
+    failed = [{**f, "error": re.sub(r"after [0-9]+ ms", "after N ms", f["error"])} for f in doc["failed"]]
+    return {**doc, "failed": failed}
+
+
 def test_a_scheduler_and_two_worker_processes_give_the_same_report(fleet: Fleet, local_run: tuple[dict, str, Path],
                                                                     tmp_path: Path) -> None:
     local, _, _ = local_run
     dask = DaskProcesses(tmp_path, workers=2)
     try:
         doc, proc = fleet_json(fleet.root, "--repos", str(fleet.list_file), "--scheduler", dask.address)
-        assert doc == local
+        assert steady(doc) == steady(local)
         assert "s3cr3t" not in proc.stderr
         assert [p.name for p in dask.cache.glob("gen-b-*.git")]  # cloned into the workers' own cache
     finally:
